@@ -1,0 +1,60 @@
+'use strict';
+// Shared IPC plumbing for the benchmark servers. Each server process:
+//   - sends {ready: true, port} once listening,
+//   - answers {cmd: 'stats', id?, gc?} with {id, rss, heapUsed, cpuUser, cpuSystem, t},
+//     where cpu* are process.cpuUsage() microseconds and t is process.hrtime in ms
+//     (CLOCK_MONOTONIC, comparable across processes on the same machine),
+//   - answers {cmd: 'stop'} by closing (bounded to 3 s) and exiting,
+//   - reports server-level errors (e.g. EMFILE on accept) as {serverError: code},
+//   - exits when the parent goes away.
+
+function setup(stop) {
+  process.on('message', (m) => {
+    if (!m || typeof m !== 'object') return;
+    if (m.cmd === 'stats') {
+      if (m.gc && typeof global.gc === 'function') {
+        global.gc();
+        global.gc();
+      }
+      const mem = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      send({
+        id: m.id,
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        cpuUser: cpu.user,
+        cpuSystem: cpu.system,
+        t: Number(process.hrtime.bigint()) / 1e6,
+      });
+    } else if (m.cmd === 'stop') {
+      const timer = setTimeout(() => process.exit(0), 3000);
+      timer.unref();
+      Promise.resolve()
+        .then(stop)
+        .catch(() => {})
+        .finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+function send(msg) {
+  if (process.connected) {
+    try {
+      process.send(msg);
+    } catch {
+      /* parent gone */
+    }
+  }
+}
+
+let lastReported = 0;
+function reportError(err) {
+  // Rate-limited: an EMFILE storm must not flood the IPC channel.
+  const now = Date.now();
+  if (now - lastReported < 100) return;
+  lastReported = now;
+  send({ serverError: (err && (err.code || err.message)) || String(err) });
+}
+
+module.exports = { setup, send, reportError };

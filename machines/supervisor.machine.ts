@@ -1,0 +1,158 @@
+import { assertEvent, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild } from 'xstate';
+import type { AnyActorRef, DoneActorEvent, ErrorActorEvent } from 'xstate';
+import { connectionMachine } from './connection.machine';
+import type {
+  CloseRecord,
+  ListenAddress,
+  ListenerCommand,
+  ShutdownSummary,
+  SupervisorEvent,
+} from '../src/protocol/events';
+
+export interface SupervisorContext {
+  address: ListenAddress | null;
+  /** Connections spawned so far; the next id is `conn-${spawned + 1}`. */
+  spawned: number;
+  /** Connections spawned and not yet ended. */
+  active: number;
+  /** Records of the connections that ended during the drain. */
+  drained: CloseRecord[];
+  terminated: number;
+  forced: boolean;
+  error: string | null;
+}
+
+export const CONNECTION_ID_PREFIX = 'conn-';
+
+function connectionRefs(self: AnyActorRef): AnyActorRef[] {
+  const children: Record<string, AnyActorRef> = self.getSnapshot().children;
+  return Object.keys(children)
+    .filter((id) => id.startsWith(CONNECTION_ID_PREFIX))
+    .map((id) => children[id]);
+}
+
+function notProvided<TEvent extends { type: string }>(name: string) {
+  return fromCallback<TEvent, void>(() => {
+    throw new Error(`statewire: the supervisor machine's "${name}" actor was not provided`);
+  });
+}
+
+type ConnectionEnd = DoneActorEvent<CloseRecord> | ErrorActorEvent;
+
+/**
+ * The supervisor: `starting -> listening -> draining -> stopped`. It owns the
+ * listener and the signal source (both invoked), spawns one connection actor
+ * per accepted upgrade, learns of each connection's end by observing its
+ * completion or its error, and owns the drain deadline.
+ *
+ * Provide `listener`, `signals` and `connection` actors and the
+ * `drainTimeout` delay with `.provide()`.
+ */
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    output: {} as ShutdownSummary,
+  },
+  actors: {
+    listener: notProvided<ListenerCommand>('listener'),
+    signals: notProvided<{ type: string }>('signals'),
+    connection: connectionMachine,
+  },
+  delays: {
+    drainTimeout: 10_000,
+  },
+  guards: {
+    isConnectionEnd: ({ event }) => (event as unknown as ConnectionEnd).actorId?.startsWith(CONNECTION_ID_PREFIX) ?? false,
+    hasNoActiveConnections: ({ context }) => context.active === 0,
+  },
+  actions: {
+    recordAddress: assign(({ event }) => {
+      assertEvent(event, 'listener.ready');
+      return { address: event.address };
+    }),
+    recordListenFailure: assign(({ event }) => {
+      assertEvent(event, 'listener.failed');
+      return { error: event.message };
+    }),
+    spawnConnection: enqueueActions(({ enqueue, context, event }) => {
+      assertEvent(event, 'listener.connection');
+      const id = `${CONNECTION_ID_PREFIX}${context.spawned + 1}`;
+      enqueue.assign({ spawned: context.spawned + 1, active: context.active + 1 });
+      enqueue(spawnChild('connection', { id, input: { id, transport: event.transport } }));
+    }),
+    countEnded: assign(({ context }) => ({ active: context.active - 1 })),
+    recordDrained: assign(({ context, event }) => {
+      const end = event as unknown as ConnectionEnd;
+      const record: CloseRecord =
+        'output' in end
+          ? end.output
+          : { id: end.actorId ?? '?', code: 1011, reason: String(end.error), clean: false, messagesIn: 0, messagesOut: 0, undelivered: 0 };
+      // Appended in place: copying the array per record would make a drain of n connections O(n^2).
+      context.drained.push(record);
+      return { drained: context.drained };
+    }),
+    stopAccepting: sendTo('listener', { type: 'listener.drain' } satisfies ListenerCommand),
+    shutdownConnections: enqueueActions(({ enqueue, self }) => {
+      for (const ref of connectionRefs(self)) enqueue.sendTo(ref, { type: 'server.shutdown' });
+    }),
+    recordTerminated: assign(({ context }) => ({ terminated: context.active })),
+    markForced: assign({ forced: true }),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: {
+    address: null,
+    spawned: 0,
+    active: 0,
+    drained: [],
+    terminated: 0,
+    forced: false,
+    error: null,
+  },
+  invoke: [
+    { id: 'listener', src: 'listener' },
+    { id: 'signals', src: 'signals' },
+  ],
+  initial: 'starting',
+  states: {
+    starting: {
+      on: {
+        'listener.ready': { target: 'listening', actions: 'recordAddress' },
+        'listener.failed': { target: 'stopped', actions: 'recordListenFailure' },
+        signal: 'stopped',
+        'server.close': 'stopped',
+      },
+    },
+    listening: {
+      on: {
+        'listener.connection': { actions: 'spawnConnection' },
+        'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: 'countEnded' },
+        'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: 'countEnded' },
+        signal: 'draining',
+        'server.close': 'draining',
+      },
+    },
+    draining: {
+      entry: ['stopAccepting', 'shutdownConnections'],
+      always: { guard: 'hasNoActiveConnections', target: 'stopped' },
+      after: {
+        drainTimeout: { target: 'stopped', actions: 'recordTerminated' },
+      },
+      on: {
+        'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
+        'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
+        signal: { target: 'stopped', actions: ['markForced', 'recordTerminated'] },
+      },
+    },
+    stopped: {
+      type: 'final',
+    },
+  },
+  output: ({ context }) => ({
+    forced: context.forced,
+    ...(context.error === null ? {} : { error: context.error }),
+    drained: context.drained,
+    terminated: context.terminated,
+  }),
+});

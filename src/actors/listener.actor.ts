@@ -1,0 +1,100 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { fromCallback } from 'xstate';
+import { WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
+import type { ListenerCommand, ListenerEvent } from '../protocol/events';
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  path: string;
+  maxPayload: number;
+  logger: Logger;
+  /** Called once the HTTP server has closed and released its port. */
+  onClosed?: () => void;
+}
+
+const HEALTH_PATH = '/healthz';
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** Answers an upgrade request with a plain HTTP status before any WebSocket exists. */
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = `${message}\n`;
+  socket.on('error', () => undefined);
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The HTTP listener: serves `GET /healthz`, answers every other plain request
+ * with 404, and upgrades WebSocket requests on `path`. While draining it
+ * answers health checks and upgrades with 503.
+ */
+export function createListener(options: ListenerOptions) {
+  const { host, port, path, maxPayload, logger } = options;
+
+  return fromCallback<ListenerCommand, void>(({ sendBack, receive }) => {
+    const report = (event: ListenerEvent): void => sendBack(event);
+    let draining = false;
+    const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false });
+    const server: HttpServer = createHttpServer((request, response) => {
+      if (pathOf(request) === HEALTH_PATH && (request.method === 'GET' || request.method === 'HEAD')) {
+        response.writeHead(draining ? 503 : 200, { 'Content-Type': 'text/plain' });
+        response.end(draining ? 'draining\n' : 'ok\n');
+        return;
+      }
+      response.writeHead(404, { 'Content-Type': 'text/plain' });
+      response.end('not found\n');
+    });
+
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (pathOf(request) !== path) return refuseUpgrade(socket, 404, 'Not Found');
+      if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        if (draining) {
+          ws.close(1001, 'server shutting down');
+          return;
+        }
+        report({ type: 'listener.connection', transport: ws });
+      });
+    });
+    server.on('clientError', (_error, socket) => socket.destroy());
+    server.once('error', (error) => {
+      logger.error({ err: error }, 'listener failed');
+      report({ type: 'listener.failed', message: `cannot listen on ${host}:${port}: ${error.message}` });
+    });
+    server.once('close', () => options.onClosed?.());
+    server.listen(port, host, () => {
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      report({
+        type: 'listener.ready',
+        address: { host: address.address, port: address.port, path, url: `ws://${shownHost}:${address.port}${path}` },
+      });
+    });
+
+    receive((command) => {
+      if (command.type === 'listener.drain') draining = true;
+    });
+
+    return () => {
+      draining = true;
+      if (server.listening) {
+        server.close();
+        server.closeAllConnections();
+      } else {
+        options.onClosed?.();
+      }
+      wss.close();
+    };
+  });
+}

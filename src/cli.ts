@@ -1,0 +1,143 @@
+import { parseArgs } from 'node:util';
+import { DEFAULTS, LOG_LEVELS, PROTOCOLS, resolveOptions, type ServerOptions } from './options';
+import { StatewireError } from './protocol/errors';
+import { createServer, type ShutdownReport } from './server';
+
+export const USAGE = `Usage: statewire serve [options]
+       statewire --help
+
+Serves a WebSocket message protocol; every connection is an XState actor.
+
+Options:
+  --host HOST                interface to listen on (default ${DEFAULTS.host})
+  --port PORT                TCP port, 0 picks a free one (default ${DEFAULTS.port})
+  --path PATH                WebSocket upgrade path (default ${DEFAULTS.path})
+  --protocol NAME            ${PROTOCOLS.join(' | ')} (default ${DEFAULTS.protocol})
+  --max-payload BYTES        largest message; bigger closes with 1009 (default ${DEFAULTS.maxPayload})
+  --heartbeat-interval MS    ping every MS (default ${DEFAULTS.heartbeatInterval})
+  --pong-timeout MS          terminate a peer silent for MS after a ping (default ${DEFAULTS.pongTimeout})
+  --close-timeout MS         terminate a peer that does not answer the close frame (default ${DEFAULTS.closeTimeout})
+  --drain-timeout MS         graceful shutdown deadline (default ${DEFAULTS.drainTimeout})
+  --log-level LEVEL          ${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})
+  -h, --help                 show this help
+
+SIGINT or SIGTERM drains: open connections close with 1001 after their queued
+messages, new upgrades get 503; a second signal forces exit.`;
+
+/** A command-line mistake: printed as one line, exit status 2. */
+class UsageError extends Error {}
+
+const NUMERIC = {
+  port: 'port',
+  'max-payload': 'maxPayload',
+  'heartbeat-interval': 'heartbeatInterval',
+  'pong-timeout': 'pongTimeout',
+  'close-timeout': 'closeTimeout',
+  'drain-timeout': 'drainTimeout',
+} as const;
+
+/** Parses `statewire` arguments into server options, or `'help'`. Throws UsageError. */
+export function parseCli(argv: readonly string[]): ServerOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        path: { type: 'string' },
+        protocol: { type: 'string' },
+        'max-payload': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'pong-timeout': { type: 'string' },
+        'close-timeout': { type: 'string' },
+        'drain-timeout': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  const [command, ...extra] = positionals;
+  if (command !== 'serve') throw new UsageError(command === undefined ? 'missing command: serve' : `unknown command: ${command}`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
+
+  const options: ServerOptions = { handleSignals: true };
+  for (const [flag, key] of Object.entries(NUMERIC) as [keyof typeof NUMERIC, (typeof NUMERIC)[keyof typeof NUMERIC]][]) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    if (!/^\d+$/.test(raw)) throw new UsageError(`--${flag} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    options[key] = Number(raw);
+  }
+  if (values.host !== undefined) options.host = values.host;
+  if (values.path !== undefined) options.path = values.path;
+  if (values.protocol !== undefined) options.protocol = values.protocol as ServerOptions['protocol'];
+  if (values['log-level'] !== undefined) options.logLevel = values['log-level'] as ServerOptions['logLevel'];
+  try {
+    resolveOptions(options);
+  } catch (error) {
+    if (error instanceof StatewireError) throw new UsageError(error.message.replace(/^(\w+)/, (name) => `--${kebab(name)}`));
+    throw error;
+  }
+  return options;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** The one line the CLI prints when the server has stopped. */
+export function summaryLine(report: ShutdownReport): string {
+  const closed = report.drained.length;
+  const byCode = new Map<number, number>();
+  for (const record of report.drained) byCode.set(record.code, (byCode.get(record.code) ?? 0) + 1);
+  const codes = [...byCode].map(([code, n]) => `${n}x${code}`).join(', ');
+  return `statewire stopped: ${closed} connection${closed === 1 ? '' : 's'} closed${codes ? ` (${codes})` : ''}, ${report.terminated} terminated, drained in ${report.drainMs} ms`;
+}
+
+/** Runs the CLI; resolves with the process exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: ServerOptions | 'help';
+  try {
+    options = parseCli(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`statewire: ${error.message} (see statewire --help)\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+
+  const server = createServer(options);
+  let closing: Promise<ShutdownReport> | null = null;
+  const stopped = new Promise<ShutdownReport>((resolve, reject) => {
+    server.actor.subscribe((snapshot) => {
+      if (closing === null && (snapshot.matches('draining') || snapshot.status === 'done')) {
+        if (snapshot.matches('draining')) process.stdout.write('shutting down\n');
+        closing = server.close();
+        closing.then(resolve, reject);
+      }
+    });
+  });
+  try {
+    const address = await server.listen();
+    process.stdout.write(`statewire listening on ${address.url}\n`);
+  } catch (error) {
+    process.stderr.write(`statewire: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const report = await stopped;
+  if (report.forced) {
+    process.stdout.write(`statewire: forced exit by a second signal during the drain; ${report.terminated} connection(s) terminated\n`);
+    return 1;
+  }
+  process.stdout.write(`${summaryLine(report)}\n`);
+  return 0;
+}

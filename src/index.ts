@@ -1,0 +1,12 @@
+export { createServer } from './server';
+export type { Server, ShutdownReport } from './server';
+export { DEFAULTS, resolveOptions } from './options';
+export type { ServerOptions, LogLevel, ProtocolName } from './options';
+export { CloseCode, isSendableCloseCode } from './protocol/close-codes';
+export { StatewireError, ErrorCodes } from './protocol/errors';
+export type { ErrorCode } from './protocol/errors';
+export type { CloseRecord, ListenAddress, ShutdownSummary } from './protocol/events';
+export { Outbox } from './actors/outbox';
+export { connectionMachine } from '../machines/connection.machine';
+export { supervisorMachine } from '../machines/supervisor.machine';
+export { echoMachine } from '../machines/protocols/echo.machine';

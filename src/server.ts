@@ -1,0 +1,121 @@
+import pino from 'pino';
+import { createActor, toPromise } from 'xstate';
+import type { Actor, InspectionEvent } from 'xstate';
+import { connectionMachine } from '../machines/connection.machine';
+import { supervisorMachine } from '../machines/supervisor.machine';
+import { createListener } from './actors/listener.actor';
+import { noSignals, processSignals } from './actors/signals.actor';
+import { createSocketBridge } from './actors/socket.actor';
+import { resolveOptions, type ServerOptions } from './options';
+import { StatewireError } from './protocol/errors';
+import type { ListenAddress, ShutdownSummary } from './protocol/events';
+import { builtinProtocols } from './protocols';
+
+/** What `close()` resolves with. */
+export interface ShutdownReport extends ShutdownSummary {
+  /** Milliseconds from the start of the drain to the supervisor's stop. */
+  drainMs: number;
+}
+
+export interface Server {
+  /** Starts listening; resolves with the bound address (the real port when `port` is 0). */
+  listen(): Promise<ListenAddress>;
+  /** The graceful drain a signal starts; resolves once the server has stopped and released its port. */
+  close(): Promise<ShutdownReport>;
+  /** The supervisor actor: subscribe to it, or inspect it. */
+  readonly actor: Actor<typeof supervisorMachine>;
+}
+
+/**
+ * Creates a statewire server. Options are checked at once: a bad one throws a
+ * `StatewireError` with code `bad_option`.
+ *
+ * @example
+ * const server = createServer({ port: 0 });
+ * const { url } = await server.listen(); // ws://127.0.0.1:<port>/ws
+ * const report = await server.close();   // every connection closed with 1001
+ */
+export function createServer(options: ServerOptions = {}): Server {
+  const o = resolveOptions(options);
+  const logger = pino({ name: 'statewire', level: o.logLevel }, pino.destination({ dest: 2, sync: true }));
+  const protocol = builtinProtocols[o.protocol];
+  let releasePort: () => void = () => undefined;
+  const portReleased = new Promise<void>((resolve) => (releasePort = resolve));
+
+  const connection = connectionMachine.provide({
+    actors: {
+      socket: createSocketBridge({ protocolName: protocol.name, codec: protocol.codec, logger }),
+      protocol: protocol.machine,
+    },
+    delays: { heartbeatInterval: o.heartbeatInterval, pongTimeout: o.pongTimeout, closeTimeout: o.closeTimeout },
+  });
+  const machine = supervisorMachine.provide({
+    actors: {
+      listener: createListener({ host: o.host, port: o.port, path: o.path, maxPayload: o.maxPayload, logger, onClosed: releasePort }),
+      signals: o.handleSignals ? processSignals : noSignals,
+      connection,
+    },
+    delays: { drainTimeout: o.drainTimeout },
+  });
+
+  const observer = o.inspect;
+  const actor = createActor(machine, {
+    // An inspection observer that throws must not take the server down.
+    inspect: observer && ((event: InspectionEvent) => {
+      try {
+        observer(event);
+      } catch (error) {
+        logger.warn({ err: error }, 'inspection observer threw');
+      }
+    }),
+  });
+  let drainStartedAt: number | null = null;
+  actor.subscribe({
+    next: (snapshot) => {
+      if (drainStartedAt === null && snapshot.matches('draining')) drainStartedAt = Date.now();
+    },
+    error: (error) => logger.error({ err: error }, 'supervisor failed'),
+  });
+  const done = toPromise(actor);
+  let started = false;
+  const start = (): void => {
+    if (!started) {
+      started = true;
+      actor.start();
+    }
+  };
+
+  return {
+    actor,
+    listen() {
+      start();
+      return new Promise<ListenAddress>((resolve, reject) => {
+        const check = (): boolean => {
+          const snapshot = actor.getSnapshot();
+          if (snapshot.context.address !== null) {
+            resolve(snapshot.context.address);
+            return true;
+          }
+          if (snapshot.status !== 'active') {
+            reject(new StatewireError('listen_failed', snapshot.context.error ?? 'the server stopped before it listened'));
+            return true;
+          }
+          return false;
+        };
+        if (check()) return;
+        const subscription = actor.subscribe({
+          next: () => check() && subscription.unsubscribe(),
+          error: (error) => reject(error),
+        });
+      });
+    },
+    async close() {
+      start();
+      const closeAt = Date.now();
+      actor.send({ type: 'server.close' });
+      const summary = await done;
+      await portReleased;
+      return { ...summary, drainMs: Date.now() - (drainStartedAt ?? closeAt) };
+    },
+  };
+}
