@@ -166,6 +166,7 @@ async function throughput(target, o) {
     t0,
     t1,
     loadgenCpu: (cpu1.user + cpu1.system) / 1000 / (t1 - t0), // fraction of one core
+    loadgenCpuUser: cpu1.user / 1000 / (t1 - t0),
     openErrors: opened.errors,
     lateErrors,
   };

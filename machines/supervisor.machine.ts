@@ -101,7 +101,8 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: {
+  // A factory: `drained` is appended in place, so every actor needs its own array.
+  context: () => ({
     address: null,
     spawned: 0,
     active: 0,
@@ -109,7 +110,7 @@ export const supervisorMachine = setup({
     terminated: 0,
     forced: false,
     error: null,
-  },
+  }),
   invoke: [
     { id: 'listener', src: 'listener' },
     { id: 'signals', src: 'signals' },

@@ -70,6 +70,10 @@ function upgradeRequest(target) {
 
 const upgradeCache = new Map();
 
+// One receive buffer for every socket (net `onread`): no Buffer allocation per
+// read. Safe because each read is parsed synchronously; leftovers are copied.
+const RECV = Buffer.allocUnsafe(256 * 1024);
+
 function codeOf(err) {
   if (!err) return 'closed';
   return err.code || err.message || String(err);
@@ -99,11 +103,16 @@ class Conn {
       host: target.host,
       port: target.port,
       localAddress: opts.localAddress,
+      onread: {
+        buffer: RECV,
+        callback: (n, buf) => {
+          this._data(buf.subarray(0, n));
+        },
+      },
     });
     this.sock = sock;
     sock.setNoDelay(true);
     sock.on('connect', () => sock.write(req));
-    sock.on('data', (d) => this._data(d));
     sock.on('error', (e) => this._end(e));
     sock.on('close', () => this._end(null));
     if (opts.timeoutMs) {
@@ -136,7 +145,7 @@ class Conn {
       const i = d.indexOf('\r\n\r\n');
       if (i < 0) {
         if (d.length > 65536) return this._fail('UPGRADE_TOO_LONG');
-        this.buf = d;
+        this.buf = Buffer.from(d);
         return;
       }
       const status = d.toString('latin1', 0, Math.min(i, d.indexOf('\r\n')));

@@ -1,0 +1,166 @@
+import { createActor, SimulatedClock } from 'xstate';
+import { connectionMachine } from '../../machines/connection.machine';
+import { CloseCode } from '../../src/protocol/close-codes';
+import { fakeSocket, scriptedProtocol } from './fakes';
+
+const HEARTBEAT = 1000;
+const PONG = 300;
+const CLOSE = 500;
+
+const started: { stop(): void }[] = [];
+afterEach(() => started.splice(0).forEach((actor) => actor.stop()));
+
+function start() {
+  const socket = fakeSocket();
+  const clock = new SimulatedClock();
+  const machine = connectionMachine.provide({
+    actors: { socket: socket.logic, protocol: scriptedProtocol },
+    delays: { heartbeatInterval: HEARTBEAT, pongTimeout: PONG, closeTimeout: CLOSE },
+  });
+  const actor = createActor(machine, { clock, input: { id: 'conn-1', transport: null } });
+  started.push(actor.start());
+  return { actor, socket, clock };
+}
+
+describe('connection machine', () => {
+  it('opens when the socket reports open', () => {
+    const { actor } = start();
+    expect(actor.getSnapshot().value).toEqual({ open: 'idle' });
+  });
+
+  describe('heartbeat', () => {
+    it('pings after heartbeatInterval and returns to idle on pong', () => {
+      const { actor, socket, clock } = start();
+      clock.increment(HEARTBEAT - 1);
+      expect(socket.commands).toEqual([]);
+      clock.increment(1);
+      expect(socket.commands).toEqual([{ type: 'socket.ping' }]);
+      expect(actor.getSnapshot().value).toEqual({ open: 'awaitingPong' });
+      actor.send({ type: 'socket.pong' });
+      expect(actor.getSnapshot().value).toEqual({ open: 'idle' });
+      clock.increment(HEARTBEAT);
+      expect(socket.commands).toEqual([{ type: 'socket.ping' }, { type: 'socket.ping' }]);
+    });
+
+    it('terminates a peer that does not answer within pongTimeout and reports heartbeat timeout', () => {
+      const { actor, socket, clock } = start();
+      clock.increment(HEARTBEAT);
+      clock.increment(PONG);
+      expect(socket.commands).toEqual([{ type: 'socket.ping' }, { type: 'socket.terminate' }]);
+      expect(actor.getSnapshot().value).toBe('terminating');
+      socket.closed(CloseCode.Abnormal);
+      expect(actor.getSnapshot().status).toBe('done');
+      expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.HeartbeatTimeout, clean: false });
+    });
+  });
+
+  describe('closing', () => {
+    it('closes with 1001 on server shutdown and records a clean close', () => {
+      const { actor, socket } = start();
+      actor.send({ type: 'server.shutdown' });
+      expect(socket.commands).toEqual([{ type: 'socket.close', code: 1001, reason: 'server shutting down' }]);
+      expect(actor.getSnapshot().value).toBe('closing');
+      socket.closed(1001, 'server shutting down', { messagesIn: 3, messagesOut: 3, undelivered: 0 });
+      expect(actor.getSnapshot().output).toEqual({
+        id: 'conn-1',
+        code: 1001,
+        reason: 'server shutting down',
+        clean: true,
+        messagesIn: 3,
+        messagesOut: 3,
+        undelivered: 0,
+      });
+    });
+
+    it('terminates after closeTimeout when the peer never answers the close frame', () => {
+      const { actor, socket, clock } = start();
+      actor.send({ type: 'server.shutdown' });
+      clock.increment(CLOSE - 1);
+      expect(actor.getSnapshot().value).toBe('closing');
+      clock.increment(1);
+      expect(socket.commands.at(-1)).toEqual({ type: 'socket.terminate' });
+      socket.closed(CloseCode.Abnormal);
+      expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.CloseTimeout, clean: false });
+    });
+
+    it('stops the heartbeat once closing', () => {
+      const { socket, clock, actor } = start();
+      actor.send({ type: 'server.shutdown' });
+      clock.increment(HEARTBEAT);
+      expect(socket.commands.filter((c) => c.type === 'socket.ping')).toEqual([]);
+    });
+
+    it('terminates at once when the drain deadline passes', () => {
+      const { actor, socket } = start();
+      actor.send({ type: 'server.shutdown' });
+      actor.send({ type: 'server.terminate' });
+      expect(socket.commands.at(-1)).toEqual({ type: 'socket.terminate' });
+      socket.closed(CloseCode.Abnormal);
+      expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.DrainTimeout, clean: false });
+    });
+
+    it.each([
+      ['message_too_big', CloseCode.MessageTooBig],
+      ['invalid_utf8', CloseCode.InvalidPayload],
+      ['unsupported_data', CloseCode.UnsupportedData],
+      ['protocol_error', CloseCode.ProtocolError],
+    ])('closes with the failure\'s close code (%s, %i)', (code, closeCode) => {
+      const { actor, socket } = start();
+      actor.send({ type: 'socket.failed', failure: { code, closeCode, message: 'bad frame' } });
+      expect(socket.commands).toEqual([{ type: 'socket.close', code: closeCode, reason: 'bad frame' }]);
+      socket.closed(closeCode, 'bad frame');
+      expect(actor.getSnapshot().output).toMatchObject({ code: closeCode, clean: true });
+    });
+
+    it('closes with the code the protocol asks for', () => {
+      const { actor, socket } = start();
+      actor.send({ type: 'protocol.close', code: 4100, reason: 'done' });
+      expect(socket.commands).toEqual([{ type: 'socket.close', code: 4100, reason: 'done' }]);
+    });
+
+    it('closes with 1011 when the protocol actor fails', () => {
+      const { actor, socket } = start();
+      const protocol = actor.getSnapshot().context.protocol;
+      protocol.send({ type: 'socket.messages', messages: ['throw'] });
+      expect(socket.commands).toEqual([{ type: 'socket.close', code: CloseCode.InternalError, reason: 'protocol failed' }]);
+    });
+
+    it('records the peer\'s code when the peer closes first', () => {
+      const { actor, socket } = start();
+      socket.closed(1000, 'bye', { messagesIn: 1, messagesOut: 1, undelivered: 0 });
+      expect(actor.getSnapshot().output).toMatchObject({ code: 1000, reason: 'bye', clean: true });
+    });
+
+    it('records an abnormal drop as unclean', () => {
+      const { actor, socket } = start();
+      socket.closed(CloseCode.Abnormal);
+      expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.Abnormal, clean: false });
+    });
+  });
+
+  describe('connecting', () => {
+    function startUnopened() {
+      const socket = fakeSocket({ open: false });
+      const machine = connectionMachine.provide({ actors: { socket: socket.logic, protocol: scriptedProtocol } });
+      const actor = createActor(machine, { input: { id: 'conn-2', transport: null } }).start();
+      started.push(actor);
+      return { actor, socket };
+    }
+
+    it('waits for the socket to open', () => {
+      expect(startUnopened().actor.getSnapshot().value).toBe('connecting');
+    });
+
+    it('closes with 1001 when the server shuts down before the socket opened', () => {
+      const { actor, socket } = startUnopened();
+      actor.send({ type: 'server.shutdown' });
+      expect(socket.commands).toEqual([{ type: 'socket.close', code: 1001, reason: 'server shutting down' }]);
+    });
+
+    it('terminates when the drain deadline passes before the socket opened', () => {
+      const { actor, socket } = startUnopened();
+      actor.send({ type: 'server.terminate' });
+      expect(socket.commands).toEqual([{ type: 'socket.terminate' }]);
+    });
+  });
+});

@@ -1,0 +1,151 @@
+import { createActor, fromCallback, setup, SimulatedClock } from 'xstate';
+import type { AnyActorRef } from 'xstate';
+import { supervisorMachine } from '../../machines/supervisor.machine';
+import type { CloseRecord, ListenerCommand } from '../../src/protocol/events';
+
+const DRAIN = 1000;
+const ADDRESS = { host: '127.0.0.1', port: 1, path: '/ws', url: 'ws://127.0.0.1:1/ws' };
+
+/** A connection that closes (with 1001) when shut down, unless told to hang, and fails on `fail`. */
+const fakeConnection = setup({
+  types: {
+    input: {} as { id: string; transport: unknown },
+    context: {} as { id: string; hang: boolean },
+    events: {} as { type: 'server.shutdown' } | { type: 'server.terminate' } | { type: 'fail' },
+    output: {} as CloseRecord,
+  },
+  actions: {
+    fail: () => {
+      throw new Error('connection bug');
+    },
+  },
+}).createMachine({
+  context: ({ input }) => ({ id: input.id, hang: input.transport === 'hang' }),
+  initial: 'open',
+  on: { fail: { actions: 'fail' } },
+  states: {
+    open: {
+      on: {
+        'server.shutdown': [{ guard: ({ context }) => context.hang, target: 'hung' }, { target: 'closed' }],
+      },
+    },
+    hung: {},
+    closed: { type: 'final' },
+  },
+  output: ({ context }) => ({ id: context.id, code: 1001, reason: 'server shutting down', clean: true, messagesIn: 0, messagesOut: 0, undelivered: 0 }),
+});
+
+function start() {
+  const listenerCommands: ListenerCommand[] = [];
+  let supervisor: AnyActorRef | null = null;
+  const listener = fromCallback<ListenerCommand, void>(({ receive, self }) => {
+    supervisor = self._parent!;
+    receive((command) => listenerCommands.push(command));
+  });
+  const clock = new SimulatedClock();
+  const machine = supervisorMachine.provide({
+    actors: { listener, signals: fromCallback(() => undefined), connection: fakeConnection as never },
+    delays: { drainTimeout: DRAIN },
+  });
+  const actor = createActor(machine, { clock }).start();
+  const connect = (transport: unknown = 'ok') => supervisor!.send({ type: 'listener.connection', transport });
+  const ready = () => supervisor!.send({ type: 'listener.ready', address: ADDRESS });
+  return { actor, clock, listenerCommands, connect, ready, connections: () => Object.keys(actor.getSnapshot().children).filter((id) => id.startsWith('conn-')) };
+}
+
+describe('supervisor machine', () => {
+  it('listens once the listener is ready and records the address', () => {
+    const { actor, ready } = start();
+    expect(actor.getSnapshot().value).toBe('starting');
+    ready();
+    expect(actor.getSnapshot().value).toBe('listening');
+    expect(actor.getSnapshot().context.address).toEqual(ADDRESS);
+  });
+
+  it('stops with the error when the listener fails', () => {
+    const { actor } = start();
+    actor.getSnapshot().children.listener!._parent!.send({ type: 'listener.failed', message: 'EADDRINUSE' });
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(actor.getSnapshot().output).toEqual({ forced: false, error: 'EADDRINUSE', drained: [], terminated: 0 });
+  });
+
+  it('spawns one connection actor per accepted upgrade', () => {
+    const { ready, connect, connections, actor } = start();
+    ready();
+    connect();
+    connect();
+    expect(connections()).toEqual(['conn-1', 'conn-2']);
+    expect(actor.getSnapshot().context.active).toBe(2);
+  });
+
+  it('drains on a signal: stops accepting, shuts every connection down and stops when all have closed', () => {
+    const { actor, ready, connect, listenerCommands } = start();
+    ready();
+    connect();
+    connect();
+    actor.send({ type: 'signal', signal: 'SIGTERM' });
+    expect(listenerCommands).toEqual([{ type: 'listener.drain' }]);
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(actor.getSnapshot().output).toMatchObject({ forced: false, terminated: 0 });
+    expect(actor.getSnapshot().output!.drained.map((r) => r.id)).toEqual(['conn-1', 'conn-2']);
+  });
+
+  it('drains the same way on server.close', () => {
+    const { actor, ready, connect } = start();
+    ready();
+    connect();
+    actor.send({ type: 'server.close' });
+    expect(actor.getSnapshot().output!.drained).toHaveLength(1);
+  });
+
+  it('stops at once when closed before it listened', () => {
+    const { actor } = start();
+    actor.send({ type: 'server.close' });
+    expect(actor.getSnapshot().status).toBe('done');
+  });
+
+  it('terminates the connections still open at the drain deadline', () => {
+    const { actor, ready, connect, clock } = start();
+    ready();
+    connect();
+    connect('hang');
+    actor.send({ type: 'signal', signal: 'SIGINT' });
+    expect(actor.getSnapshot().value).toBe('draining');
+    clock.increment(DRAIN - 1);
+    expect(actor.getSnapshot().value).toBe('draining');
+    clock.increment(1);
+    expect(actor.getSnapshot().output).toMatchObject({ forced: false, terminated: 1 });
+    expect(actor.getSnapshot().output!.drained.map((r) => r.id)).toEqual(['conn-1']);
+  });
+
+  it('forces the stop on a second signal during the drain', () => {
+    const { actor, ready, connect } = start();
+    ready();
+    connect('hang');
+    actor.send({ type: 'signal', signal: 'SIGINT' });
+    actor.send({ type: 'signal', signal: 'SIGINT' });
+    expect(actor.getSnapshot().output).toEqual({ forced: true, drained: [], terminated: 1 });
+  });
+
+  it('survives a connection that fails, and counts it as ended', () => {
+    const { actor, ready, connect } = start();
+    ready();
+    connect();
+    connect();
+    (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'fail' });
+    expect(actor.getSnapshot().status).toBe('active');
+    expect(actor.getSnapshot().context.active).toBe(1);
+    expect(actor.getSnapshot().children['conn-2']).toBeDefined();
+  });
+
+  it('records a connection that fails during the drain as a 1011 close', () => {
+    const { actor, ready, connect } = start();
+    ready();
+    connect('hang');
+    actor.send({ type: 'server.close' });
+    (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'fail' });
+    expect(actor.getSnapshot().output!.drained).toEqual([
+      expect.objectContaining({ id: 'conn-1', code: 1011, clean: false }),
+    ]);
+  });
+});
