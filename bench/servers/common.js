@@ -16,7 +16,13 @@ function setup(stop) {
         global.gc();
         global.gc();
       }
-      const mem = process.memoryUsage();
+      let mem;
+      try {
+        mem = process.memoryUsage(); // reads /proc: needs a free file descriptor
+      } catch (err) {
+        send({ id: m.id, error: `memoryUsage failed: ${err.code || err.message}` });
+        return;
+      }
       const cpu = process.cpuUsage();
       send({
         id: m.id,
