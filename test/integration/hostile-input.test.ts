@@ -1,0 +1,84 @@
+import * as net from 'node:net';
+import fc from 'fast-check';
+import { cleanup, connect, received, startServer } from './helpers';
+
+afterEach(cleanup);
+
+/** Opens a raw TCP socket, completes the WebSocket upgrade by hand, and resolves once the 101 has arrived. */
+function rawUpgrade(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(
+        'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    socket.once('data', (head) => (head.toString().startsWith('HTTP/1.1 101') ? resolve(socket) : reject(new Error(head.toString()))));
+    socket.on('error', () => undefined);
+  });
+}
+
+/** Resolves when the server closes the socket, with the close code of its close frame if it sent one. */
+function serverClose(socket: net.Socket): Promise<number | null> {
+  let code: number | null = null;
+  socket.on('data', (data) => {
+    // A server close frame: 0x88, length, then a 2-byte code.
+    const at = data.indexOf(0x88);
+    if (at !== -1 && data.length >= at + 4) code = data.readUInt16BE(at + 2);
+  });
+  return new Promise((resolve) => socket.once('close', () => resolve(code)));
+}
+
+describe('hostile input', () => {
+  it('closes with 1002 on an unmasked client frame', async () => {
+    const { port } = await startServer();
+    const socket = await rawUpgrade(port);
+    const done = serverClose(socket);
+    socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    expect(await done).toBe(1002);
+  });
+
+  it('closes with 1002 on reserved bits and unknown opcodes', async () => {
+    const { port } = await startServer();
+    for (const first of [0xc1, 0x83]) {
+      const socket = await rawUpgrade(port);
+      const done = serverClose(socket);
+      socket.write(Buffer.from([first, 0x80, 0, 0, 0, 0]));
+      expect(await done).toBe(1002);
+    }
+  });
+
+  it('answers a malformed HTTP request without crashing', async () => {
+    const { port, url } = await startServer();
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.end('NOT HTTP AT ALL\r\n\r\n'));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve());
+    });
+    const client = await connect(url);
+    const reply = received(client, 1);
+    client.send('alive');
+    expect(await reply).toEqual(['Echo: alive']);
+  });
+
+  it('survives random bytes after the upgrade, and keeps serving a healthy client', async () => {
+    const { port, url } = await startServer();
+    const healthy = await connect(url);
+    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+    process.stdout.write(`hostile-input seed: ${seed} (replay with FC_SEED=${seed})\n`);
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 512 }), async (bytes) => {
+        const socket = await rawUpgrade(port);
+        const done = serverClose(socket);
+        socket.write(bytes);
+        // Whatever the bytes were, the server either closes or waits for more; end our side to finish.
+        setTimeout(() => socket.end(), 5);
+        await done;
+      }),
+      { numRuns: 60, seed },
+    );
+    const reply = received(healthy, 1);
+    healthy.send('still here');
+    expect(await reply).toEqual(['Echo: still here']);
+  });
+});
