@@ -81,7 +81,11 @@ export const supervisorMachine = setup({
       enqueue.assign({ spawned: context.spawned + 1, active: context.active + 1 });
       enqueue(spawnChild('connection', { id, input: { id, transport: event.transport } }));
     }),
-    countEnded: assign(({ context }) => ({ active: context.active - 1 })),
+    // An ended child stays in the snapshot's children until stopped: release it, or they pile up.
+    countEnded: enqueueActions(({ enqueue, context, event }) => {
+      enqueue.assign({ active: context.active - 1 });
+      enqueue.stopChild((event as unknown as ConnectionEnd).actorId!);
+    }),
     recordDrained: assign(({ context, event }) => {
       const end = event as unknown as ConnectionEnd;
       const record: CloseRecord =

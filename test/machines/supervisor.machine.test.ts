@@ -127,6 +127,16 @@ describe('supervisor machine', () => {
     expect(actor.getSnapshot().output).toEqual({ forced: true, drained: [], terminated: 1 });
   });
 
+  it('releases a connection actor once it has ended', () => {
+    const { actor, ready, connect, connections } = start();
+    ready();
+    connect();
+    connect();
+    (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'server.shutdown' });
+    expect(connections()).toEqual(['conn-2']);
+    expect(actor.getSnapshot().context.active).toBe(1);
+  });
+
   it('survives a connection that fails, and counts it as ended', () => {
     const { actor, ready, connect } = start();
     ready();
@@ -135,7 +145,7 @@ describe('supervisor machine', () => {
     (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'fail' });
     expect(actor.getSnapshot().status).toBe('active');
     expect(actor.getSnapshot().context.active).toBe(1);
-    expect(actor.getSnapshot().children['conn-2']).toBeDefined();
+    expect(connections()).toEqual(['conn-2']);
   });
 
   it('records a connection that fails during the drain as a 1011 close', () => {
