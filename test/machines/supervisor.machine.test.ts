@@ -138,7 +138,7 @@ describe('supervisor machine', () => {
   });
 
   it('survives a connection that fails, and counts it as ended', () => {
-    const { actor, ready, connect } = start();
+    const { actor, ready, connect, connections } = start();
     ready();
     connect();
     connect();
