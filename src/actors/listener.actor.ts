@@ -1,5 +1,5 @@
 import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fromCallback } from 'xstate';
@@ -7,12 +7,21 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { ListenerCommand, ListenerEvent } from '../protocol/events';
 
+/** A plain HTTP handler mounted at an exact path, e.g. `/metrics`. */
+export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => void;
+/** An upgrade handler mounted at an exact path, for WebSocket endpoints other than the protocol's. */
+export type UpgradeRoute = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export interface ListenerOptions {
   host: string;
   port: number;
   path: string;
   maxPayload: number;
   logger: Logger;
+  /** Extra HTTP endpoints by exact path (`/healthz` is built in). */
+  httpRoutes?: ReadonlyMap<string, HttpRoute>;
+  /** Extra upgrade endpoints by exact path; they are refused with 503 while draining like the protocol's. */
+  upgradeRoutes?: ReadonlyMap<string, UpgradeRoute>;
   /** Called once the HTTP server has closed and released its port. */
   onClosed?: () => void;
 }
@@ -52,13 +61,17 @@ export function createListener(options: ListenerOptions) {
         response.end(draining ? 'draining\n' : 'ok\n');
         return;
       }
+      const route = options.httpRoutes?.get(pathOf(request));
+      if (route !== undefined) return route(request, response);
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       response.end('not found\n');
     });
 
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (pathOf(request) !== path) return refuseUpgrade(socket, 404, 'Not Found');
+      const route = options.upgradeRoutes?.get(pathOf(request));
+      if (pathOf(request) !== path && route === undefined) return refuseUpgrade(socket, 404, 'Not Found');
       if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
+      if (route !== undefined) return route(request, socket, head);
       wss.handleUpgrade(request, socket, head, (ws) => {
         if (draining) {
           ws.close(1001, 'server shutting down');
