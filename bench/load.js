@@ -19,13 +19,16 @@ function send(msg) {
   if (process.connected) process.send(msg);
 }
 
+// A mark waits for the parent to sample the server; a server too busy to answer
+// must not stall the scenario past its own time bound.
+const MARK_TIMEOUT_MS = 6000;
 const pendingMarks = new Map();
 function mark(name, gc = false) {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       pendingMarks.delete(name);
       resolve(false);
-    }, 15000);
+    }, MARK_TIMEOUT_MS);
     pendingMarks.set(name, () => {
       clearTimeout(timer);
       resolve(true);
@@ -67,6 +70,12 @@ function openMany(target, n, concurrency, deadlineMs, handlers) {
               if (!settled) {
                 settled = true;
                 inflight--;
+                if (finished) {
+                  // ready after the bound: not counted, not kept open
+                  c.h = { onReady() {}, onReplies() {}, onEnd() {} };
+                  c.reset();
+                  return;
+                }
                 conns.push(c);
                 if (handlers.onReady) handlers.onReady(c);
                 setImmediate(next);
@@ -106,7 +115,7 @@ function closeAll(conns, waitMs = 2000) {
     for (const c of conns) {
       if (c.ended) continue;
       c.h = { onReady() {}, onReplies() {}, onEnd: h };
-      c.destroy();
+      c.reset();
     }
   });
 }
@@ -273,7 +282,18 @@ async function latency(target, o) {
 }
 
 // ---------------------------------------------------------------- handshakes
-function handshakes(target, o) {
+async function handshakes(target, o) {
+  await mark('start');
+  const cpu0 = process.cpuUsage();
+  const t0 = hrms();
+  const r = await handshakeLoops(target, o);
+  const cpu = process.cpuUsage(cpu0);
+  r.loadgenCpu = (cpu.user + cpu.system) / 1000 / (hrms() - t0);
+  await mark('end');
+  return r;
+}
+
+function handshakeLoops(target, o) {
   return new Promise((resolve) => {
     const errors = {};
     const start = hrms();

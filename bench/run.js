@@ -64,29 +64,30 @@ function config(quick) {
         reps: 1,
         throughput: { connections: 50, window: 16, warmupMs: 500, durationMs: 2000 },
         latency: { connections: 50, rate: 5000, warmupMs: 300, durationMs: 2000 },
-        memory: { connections: 2000, concurrency: 200, settleMs: 500, openTimeoutMs: 20000 },
+        memory: { connections: 2000, concurrency: 200, settleMs: 500, openTimeoutMs: 15000 },
         handshakes: { concurrency: 50, durationMs: 1500 },
       }
     : {
         reps: 3,
         throughput: { connections: 50, window: 16, warmupMs: 1000, durationMs: 5000 },
         latency: { connections: 50, rate: 5000, warmupMs: 500, durationMs: 5000 },
-        memory: { connections: 10000, concurrency: 200, settleMs: 1000, openTimeoutMs: 45000 },
+        memory: { connections: 10000, concurrency: 200, settleMs: 1000, openTimeoutMs: 30000 },
         handshakes: { concurrency: 50, durationMs: 3000 },
       };
 }
 
-// Upper bound for one scenario (kill the load generator past it).
+// Upper bound for one scenario (the load generator is killed past it). Includes
+// two marks (server stats), each bounded to 6 s in the load generator.
 function scenarioTimeout(name, o) {
+  const marks = 2 * 6000;
   switch (name) {
     case 'throughput':
-      return 10000 + o.warmupMs + o.durationMs + 5000;
     case 'latency':
-      return 10000 + o.warmupMs + o.durationMs + 5000;
+      return 11000 + o.warmupMs + o.durationMs + 3000 + marks; // open (10 s) + run + drain and close
     case 'handshakes':
-      return o.durationMs + 10000;
+      return o.durationMs + 6000 + marks + 2000;
     case 'memory':
-      return o.openTimeoutMs + o.settleMs + 40000;
+      return o.openTimeoutMs + 1000 + o.settleMs + 5000 + marks + 2000;
     default:
       return 60000;
   }
@@ -109,6 +110,21 @@ function findTaskset() {
   return null;
 }
 const TASKSET = findTaskset();
+
+/** Soft limit on open files, inherited by the children (null if unknown). */
+function openFileLimit() {
+  try {
+    const line = fs
+      .readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const v = line && line.replace('Max open files', '').trim().split(/\s+/)[0];
+    return v === 'unlimited' ? Infinity : Number(v) || null;
+  } catch {
+    return null;
+  }
+}
+const FD_LIMIT = openFileLimit();
 const CORES = os.cpus().length;
 const PIN = TASKSET && CORES >= 2 ? { server: '0', load: '1' } : null;
 
@@ -214,9 +230,12 @@ class ServerProc {
   }
   stats(gc = false) {
     const id = ++this.seq;
-    const p = waitFor(this.child, (x) => x && x.id === id && x.rss !== undefined, 10000, `${this.name} stats`);
+    const p = waitFor(this.child, (x) => x && x.id === id && (x.rss !== undefined || x.error), 5000, `${this.name} stats`);
     this.child.send({ cmd: 'stats', id, gc });
-    return p;
+    return p.then((x) => {
+      if (x.error) throw new Error(`${this.name} server stats: ${x.error}`);
+      return x;
+    });
   }
   async stop() {
     if (!this.child || this.child.exited) return;
@@ -226,8 +245,12 @@ class ServerProc {
     } catch {
       /* channel closed */
     }
-    await Promise.race([exited, sleep(4000)]);
-    killChild(this.child);
+    // The process is thrown away: a short grace period, then SIGKILL.
+    await Promise.race([exited, sleep(1000)]);
+    if (!this.child.exited) {
+      killChild(this.child);
+      await Promise.race([exited, sleep(2000)]);
+    }
   }
 }
 
@@ -290,6 +313,8 @@ function derive(name, result, marks) {
       serverCpu = cpuUs / 1000 / serverMs; // fraction of one core
       // rate-based: server CPU per server-second / messages per loadgen-second
       cpuPerMsg = cpuUs / (serverMs / 1000) / result.msgsPerSec;
+    } else if ((a && a.error) || (b && b.error)) {
+      return { error: (a && a.error) || b.error, msgsPerSec: result.msgsPerSec };
     }
     return {
       msgsPerSec: result.msgsPerSec,
@@ -310,7 +335,10 @@ function derive(name, result, marks) {
   if (name === 'memory') {
     const a = marks.baseline;
     const b = marks.loaded;
-    if (!a || !b || a.error || b.error || result.alive <= 0) return { error: 'missing memory samples', raw: result };
+    if (!a || !b || a.error || b.error || result.alive <= 0) {
+      const why = (a && a.error) || (b && b.error) || (result.alive <= 0 ? 'no connection alive' : 'missing server stats');
+      return { error: why, raw: result };
+    }
     const n = result.alive;
     return {
       connections: n,
@@ -320,7 +348,22 @@ function derive(name, result, marks) {
     };
   }
   if (name === 'handshakes') {
-    return { perSec: result.perSec, failed: result.attempts - result.completed };
+    const a = marks.start;
+    const b = marks.end;
+    let serverCpu = null;
+    let cpuPerHandshakeUs = null;
+    if (a && b && !a.error && !b.error) {
+      const cpuUs = b.cpuUser + b.cpuSystem - (a.cpuUser + a.cpuSystem);
+      serverCpu = cpuUs / 1000 / (b.t - a.t);
+      if (result.completed > 0) cpuPerHandshakeUs = cpuUs / result.completed;
+    }
+    return {
+      perSec: result.perSec,
+      failed: result.attempts - result.completed,
+      serverCpu,
+      cpuPerHandshakeUs,
+      loadgenCpu: result.loadgenCpu,
+    };
   }
   return {};
 }
@@ -343,6 +386,8 @@ const METRICS = [
   ['memory', 'rssKBPerConn'],
   ['memory', 'heapKBPerConn'],
   ['handshakes', 'perSec'],
+  ['handshakes', 'cpuPerHandshakeUs'],
+  ['handshakes', 'loadgenCpu'],
 ];
 
 function summarize(runs, servers, reps) {
@@ -372,6 +417,7 @@ function fmtNum(v, digits) {
   if (digits === 0) return Math.round(v).toLocaleString('en-US');
   return v.toFixed(digits);
 }
+const pct = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${Math.round(v * 100)}%` : '-');
 const fmtRatio = (r) => (r === null || r === undefined ? '' : ` (${r.toFixed(2)}x)`);
 
 function table(summary, servers) {
@@ -405,6 +451,13 @@ async function main() {
     servers = servers.filter((s) => s !== 'statewire');
   }
   if (servers.length === 0) die('no server to benchmark');
+  if (args.only.includes('memory') && FD_LIMIT !== null && FD_LIMIT < cfg.memory.connections + 200) {
+    log(
+      `WARNING: the memory scenario opens ${cfg.memory.connections} connections, and each of the server and the ` +
+        `load generator needs a file descriptor per connection, but \`ulimit -n\` is ${FD_LIMIT}: expect EMFILE ` +
+        '(raise it in this shell; the harness changes no limits)',
+    );
+  }
   if (!servers.includes('ws')) log('raw ws is not in --servers: ratios will be empty');
   log(
     `${args.quick ? 'quick' : 'full'} run: servers ${servers.join(', ')}; scenarios ${args.only.join(', ')}; ` +
@@ -412,46 +465,50 @@ async function main() {
   );
 
   const runs = [];
+  let load = null;
   for (let rep = 0; rep < cfg.reps; rep++) {
+    const records = {};
     for (const name of servers) {
-      const record = { server: name, rep, results: {}, marks: {}, figures: {}, errors: {} };
-      runs.push(record);
-      const srv = new ServerProc(name);
-      let load = null;
-      try {
-        await srv.start();
-        load = await new LoadProc().start();
-        const target = { host: '127.0.0.1', port: srv.port, ...SERVER_TARGET[name] };
-        for (const sc of args.only) {
-          const o = cfg[sc];
-          const t0 = Date.now();
-          try {
-            if (srv.child.exited) throw new Error(`server exited (${srv.child.exitInfo})`);
-            if (!load || load.child.exited) load = await new LoadProc().start();
-            const { result, marks } = await load.run(sc, target, o, srv, scenarioTimeout(sc, o));
-            record.results[sc] = result;
-            record.marks[sc] = marks;
-            record.figures[sc] = derive(sc, result, marks);
-            if (record.figures[sc].error) record.errors[sc] = record.figures[sc].error;
-            noteProblems(name, sc, result, o);
-          } catch (err) {
-            record.errors[sc] = err.message;
-            log(`${name} rep ${rep + 1} ${sc}: ERROR ${err.message.split('\n')[0]}`);
-            if (load) killChild(load.child);
+      records[name] = { server: name, rep, results: {}, marks: {}, figures: {}, errors: {} };
+      runs.push(records[name]);
+    }
+    for (const sc of args.only) {
+      const o = cfg[sc];
+      for (const name of servers) {
+        const record = records[name];
+        const t0 = Date.now();
+        const srv = new ServerProc(name); // a fresh server process for every scenario
+        try {
+          await srv.start();
+          if (!load || load.child.exited) load = await new LoadProc().start();
+          const target = { host: '127.0.0.1', port: srv.port, ...SERVER_TARGET[name] };
+          const { result, marks } = await load.run(sc, target, o, srv, scenarioTimeout(sc, o));
+          record.results[sc] = result;
+          record.marks[sc] = marks;
+          record.figures[sc] = derive(sc, result, marks);
+          if (record.figures[sc].error) record.errors[sc] = record.figures[sc].error;
+          if (srv.child.exited) record.errors[sc] = `server exited during the run (${srv.child.exitInfo})`;
+          noteProblems(name, sc, result, o);
+        } catch (err) {
+          record.errors[sc] = err.message.split('\n')[0];
+          if (load && /scenario/.test(err.message)) {
+            killChild(load.child); // timed out or died: start a new one for the next scenario
             load = null;
           }
-          log(`${name} rep ${rep + 1} ${sc}: ${brief(sc, record.figures[sc])} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        } finally {
+          await srv.stop();
+          if (Object.keys(srv.errors).length) {
+            record.serverErrors = record.serverErrors || {};
+            record.serverErrors[sc] = srv.errors;
+          }
         }
-      } catch (err) {
-        record.errors.server = err.message;
-        log(`${name} rep ${rep + 1}: ERROR ${err.message}`);
-      } finally {
-        if (load) await load.stop();
-        await srv.stop();
-        if (Object.keys(srv.errors).length) record.serverErrors = srv.errors;
+        const f = record.figures[sc];
+        const what = record.errors[sc] && (!f || f.error) ? `ERROR ${record.errors[sc]}` : brief(sc, f);
+        log(`rep ${rep + 1}/${cfg.reps} ${sc} ${name}: ${what} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       }
     }
   }
+  if (load) await load.stop();
 
   const summary = summarize(runs, servers, cfg.reps);
   const out = table(summary, servers);
@@ -473,6 +530,7 @@ async function main() {
       platform: `${os.platform()} ${os.release()}`,
       totalMemMB: Math.round(os.totalmem() / 1048576),
       pinning: PIN,
+      openFileLimit: FD_LIMIT === Infinity ? 'unlimited' : FD_LIMIT,
     },
     config: cfg,
     servers,
@@ -496,13 +554,13 @@ function brief(sc, f) {
   if (f.error) return 'error: ' + f.error;
   switch (sc) {
     case 'throughput':
-      return `${fmtNum(f.msgsPerSec, 0)} msgs/s, ${fmtNum(f.cpuPerMsgUs, 1)} us cpu/msg, server cpu ${fmtNum(f.serverCpu * 100, 0)}%, loadgen cpu ${fmtNum(f.loadgenCpu * 100, 0)}%`;
+      return `${fmtNum(f.msgsPerSec, 0)} msgs/s, ${fmtNum(f.cpuPerMsgUs, 1)} us cpu/msg, server cpu ${pct(f.serverCpu)}, loadgen cpu ${pct(f.loadgenCpu)}`;
     case 'latency':
       return `p50 ${fmtNum(f.p50, 0)} us, p99 ${fmtNum(f.p99, 0)} us, p99.9 ${fmtNum(f.p999, 0)} us at ${fmtNum(f.achievedRate, 0)} msgs/s`;
     case 'memory':
       return `${fmtNum(f.rssKBPerConn, 1)} KB RSS, ${fmtNum(f.heapKBPerConn, 1)} KB heap per conn (${f.connections} conns)`;
     case 'handshakes':
-      return `${fmtNum(f.perSec, 0)} handshakes/s`;
+      return `${fmtNum(f.perSec, 0)} handshakes/s, ${fmtNum(f.cpuPerHandshakeUs, 0)} us server cpu/handshake, server cpu ${pct(f.serverCpu)}, loadgen cpu ${pct(f.loadgenCpu)}`;
     default:
       return '';
   }
@@ -521,11 +579,15 @@ function noteProblems(server, sc, r, o) {
     const emfile = /EMFILE|ENFILE/.test(open);
     log(
       `${server} ${sc}: connection failures: ${open}` +
-        (emfile ? ' -- OUT OF FILE DESCRIPTORS (EMFILE): `ulimit -n` is ' + 'too low for this many connections; raise it for this shell or use --quick' : ''),
+        (emfile
+          ? ` -- OUT OF FILE DESCRIPTORS (EMFILE) in the load generator: its \`ulimit -n\` is ${FD_LIMIT}; ` +
+            'raise it for this shell (the harness changes no limits)'
+          : ''),
     );
   }
   if (sc === 'memory' && r.opened < o.connections) {
-    log(`${server} memory: only ${r.opened} of ${o.connections} connections opened; per-connection figures use the ${r.alive} alive`);
+    const bound = r.openMs >= o.openTimeoutMs - 50 ? ` (opening stopped at its ${o.openTimeoutMs / 1000} s bound)` : '';
+    log(`${server} memory: only ${r.opened} of ${o.connections} connections opened${bound}; per-connection figures use the ${r.alive} alive`);
   }
   const late = errText(r.lateErrors);
   if (late && sc !== 'handshakes') log(`${server} ${sc}: connections dropped during the run: ${late}`);
@@ -533,15 +595,25 @@ function noteProblems(server, sc, r, o) {
 
 function footnotes(summary, servers, runs) {
   const notes = [];
-  const lg = servers
-    .map((s) => `${LABEL[s]} ${fmtNum((summary[s]['throughput.loadgenCpu'].median || 0) * 100, 0)}%`)
-    .filter(() => true);
-  if (servers.some((s) => summary[s]['throughput.loadgenCpu'].median !== null)) {
-    notes.push(`Load generator CPU during throughput (one core = 100%): ${lg.join(', ')}.`);
-    const sv = servers.map((s) => `${LABEL[s]} ${fmtNum((summary[s]['throughput.serverCpu'].median || 0) * 100, 0)}%`);
-    notes.push(`Server CPU during throughput: ${sv.join(', ')}.`);
-    if (servers.some((s) => (summary[s]['throughput.loadgenCpu'].median || 0) > 0.9)) {
+  const med = (s, k) => summary[s][k].median;
+  if (servers.some((s) => med(s, 'throughput.loadgenCpu') !== null)) {
+    const lg = servers.map((s) => `${LABEL[s]} ${pct(med(s, 'throughput.serverCpu'))} / ${pct(med(s, 'throughput.loadgenCpu'))}`);
+    notes.push(`CPU during throughput, server / load generator (one core = 100%): ${lg.join(', ')}.`);
+    if (servers.some((s) => (med(s, 'throughput.loadgenCpu') || 0) > 0.9)) {
       notes.push('WARNING: the load generator was near one full core; msgs/s may be limited by the client, not the server.');
+    }
+  }
+  if (servers.some((s) => med(s, 'handshakes.loadgenCpu') !== null)) {
+    const lg = servers.map((s) => `${LABEL[s]} ${pct(med(s, 'handshakes.loadgenCpu'))}`);
+    notes.push(`Load generator CPU during handshakes: ${lg.join(', ')}.`);
+  }
+  for (const r of runs) {
+    const m = r.results.memory;
+    if (m && m.opened < m.requested) {
+      notes.push(
+        `${LABEL[r.server]} rep ${r.rep + 1}: memory used ${m.alive} connections, not ${m.requested} ` +
+          `(${m.opened} opened in ${(m.openMs / 1000).toFixed(1)} s${Object.keys(m.openErrors || {}).length ? `; failures: ${errText(m.openErrors)}` : ''}).`,
+      );
     }
   }
   const errs = runs.filter((r) => Object.keys(r.errors).length || r.serverErrors);

@@ -64,6 +64,9 @@ export const connectionMachine = setup({
     pongTimeout: 10_000,
     closeTimeout: 5_000,
   },
+  guards: {
+    isSlowConsumer: ({ context }) => context.code === CloseCode.SlowConsumer,
+  },
   actions: {
     sendPing: sendTo('socket', { type: 'socket.ping' }),
     sendClose: sendTo('socket', ({ context }) => ({
@@ -82,6 +85,7 @@ export const connectionMachine = setup({
       return { code: event.failure.closeCode, reason: event.failure.message };
     }),
     decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed' }),
+    decideSlowConsumer: assign({ code: CloseCode.SlowConsumer, reason: 'slow consumer: outbox limit reached' }),
     decideHeartbeatTimeout: assign({ code: CloseCode.HeartbeatTimeout, reason: 'no pong within pongTimeout' }),
     decideCloseTimeout: assign({ code: CloseCode.CloseTimeout, reason: 'no close frame within closeTimeout' }),
     decideDrainTimeout: assign({ code: CloseCode.DrainTimeout, reason: 'drain deadline passed' }),
@@ -130,16 +134,28 @@ export const connectionMachine = setup({
       },
     },
     open: {
-      initial: 'idle',
+      type: 'parallel',
       states: {
-        idle: {
-          after: { heartbeatInterval: 'awaitingPong' },
+        heartbeat: {
+          initial: 'idle',
+          states: {
+            idle: {
+              after: { heartbeatInterval: 'awaitingPong' },
+            },
+            awaitingPong: {
+              entry: 'sendPing',
+              on: { 'socket.pong': 'idle' },
+              after: {
+                pongTimeout: { target: '#connection.terminating', actions: 'decideHeartbeatTimeout' },
+              },
+            },
+          },
         },
-        awaitingPong: {
-          entry: 'sendPing',
-          on: { 'socket.pong': 'idle' },
-          after: {
-            pongTimeout: { target: '#connection.terminating', actions: 'decideHeartbeatTimeout' },
+        flow: {
+          initial: 'flowing',
+          states: {
+            flowing: { on: { 'outbox.congested': 'congested' } },
+            congested: { on: { 'outbox.flowing': 'flowing' } },
           },
         },
       },
@@ -148,13 +164,17 @@ export const connectionMachine = setup({
         'server.terminate': { target: 'terminating', actions: 'decideDrainTimeout' },
         'protocol.close': { target: 'closing', actions: 'decideProtocolClose' },
         'socket.failed': { target: 'closing', actions: 'decideFailure' },
+        'outbox.overflow': { target: 'closing', actions: 'decideSlowConsumer' },
         'xstate.error.actor.protocol': { target: 'closing', actions: 'decideProtocolFailure' },
       },
     },
     closing: {
       entry: 'sendClose',
       after: {
-        closeTimeout: { target: 'terminating', actions: 'decideCloseTimeout' },
+        closeTimeout: [
+          { guard: 'isSlowConsumer', target: 'terminating' },
+          { target: 'terminating', actions: 'decideCloseTimeout' },
+        ],
       },
       on: {
         'server.terminate': { target: 'terminating', actions: 'decideDrainTimeout' },

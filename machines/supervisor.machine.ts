@@ -1,6 +1,8 @@
 import { assertEvent, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild } from 'xstate';
 import type { AnyActorRef, DoneActorEvent, ErrorActorEvent } from 'xstate';
 import { connectionMachine } from './connection.machine';
+import { CloseCode } from '../src/protocol/close-codes';
+import { emptyCounters } from '../src/protocol/events';
 import type {
   CloseRecord,
   ListenAddress,
@@ -40,7 +42,9 @@ function notProvided<TEvent extends { type: string }>(name: string) {
 type ConnectionEnd = DoneActorEvent<CloseRecord> | ErrorActorEvent;
 
 /**
- * The supervisor: `starting -> listening -> draining -> stopped`. It owns the
+ * The supervisor: `starting -> listening -> draining -> stopped`; past the
+ * drain deadline it passes through `terminating`, where the connections still
+ * open are terminated and report their close records. It owns the
  * listener and the signal source (both invoked), spawns one connection actor
  * per accepted upgrade, learns of each connection's end by observing its
  * completion or its error, and owns the drain deadline.
@@ -61,6 +65,8 @@ export const supervisorMachine = setup({
   },
   delays: {
     drainTimeout: 10_000,
+    /** How long terminated connections get to report their close records before the supervisor stops without them. */
+    terminateTimeout: 1_000,
   },
   guards: {
     isConnectionEnd: ({ event }) => (event as unknown as ConnectionEnd).actorId?.startsWith(CONNECTION_ID_PREFIX) ?? false,
@@ -91,7 +97,7 @@ export const supervisorMachine = setup({
       const record: CloseRecord =
         'output' in end
           ? end.output
-          : { id: end.actorId ?? '?', code: 1011, reason: String(end.error), clean: false, messagesIn: 0, messagesOut: 0, undelivered: 0 };
+          : { id: end.actorId ?? '?', code: CloseCode.InternalError, reason: String(end.error), clean: false, ...emptyCounters() };
       // Appended in place: copying the array per record would make a drain of n connections O(n^2).
       context.drained.push(record);
       return { drained: context.drained };
@@ -99,6 +105,9 @@ export const supervisorMachine = setup({
     stopAccepting: sendTo('listener', { type: 'listener.drain' } satisfies ListenerCommand),
     shutdownConnections: enqueueActions(({ enqueue, self }) => {
       for (const ref of connectionRefs(self)) enqueue.sendTo(ref, { type: 'server.shutdown' });
+    }),
+    terminateConnections: enqueueActions(({ enqueue, self }) => {
+      for (const ref of connectionRefs(self)) enqueue.sendTo(ref, { type: 'server.terminate' });
     }),
     recordTerminated: assign(({ context }) => ({ terminated: context.active })),
     markForced: assign({ forced: true }),
@@ -142,12 +151,22 @@ export const supervisorMachine = setup({
       entry: ['stopAccepting', 'shutdownConnections'],
       always: { guard: 'hasNoActiveConnections', target: 'stopped' },
       after: {
-        drainTimeout: { target: 'stopped', actions: 'recordTerminated' },
+        drainTimeout: { target: 'terminating', actions: 'recordTerminated' },
       },
       on: {
         'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
         'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
         signal: { target: 'stopped', actions: ['markForced', 'recordTerminated'] },
+      },
+    },
+    terminating: {
+      entry: 'terminateConnections',
+      always: { guard: 'hasNoActiveConnections', target: 'stopped' },
+      after: { terminateTimeout: 'stopped' },
+      on: {
+        'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
+        'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
+        signal: { target: 'stopped', actions: 'markForced' },
       },
     },
     stopped: {

@@ -1,5 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULTS, LOG_LEVELS, PROTOCOLS, resolveOptions, type ServerOptions } from './options';
+import { DEFAULTS, LOG_LEVELS, OVERFLOW_POLICIES, PROTOCOLS, resolveOptions, type ServerOptions } from './options';
 import { StatewireError } from './protocol/errors';
 import { createServer, type ShutdownReport } from './server';
 
@@ -18,6 +19,9 @@ Options:
   --pong-timeout MS          terminate a peer silent for MS after a ping (default ${DEFAULTS.pongTimeout})
   --close-timeout MS         terminate a peer that does not answer the close frame (default ${DEFAULTS.closeTimeout})
   --drain-timeout MS         graceful shutdown deadline (default ${DEFAULTS.drainTimeout})
+  --outbox-limit BYTES       per-connection outbound bound, socket buffer included (default ${DEFAULTS.outboxLimit})
+  --slow-consumer POLICY     past the bound: ${OVERFLOW_POLICIES.join(' | ')} (default ${DEFAULTS.slowConsumer})
+  --shutdown-report FILE     write the shutdown report as JSON to FILE
   --log-level LEVEL          ${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})
   -h, --help                 show this help
 
@@ -34,10 +38,17 @@ const NUMERIC = {
   'pong-timeout': 'pongTimeout',
   'close-timeout': 'closeTimeout',
   'drain-timeout': 'drainTimeout',
+  'outbox-limit': 'outboxLimit',
 } as const;
 
+/** What the command line asks for. */
+export interface CliOptions extends ServerOptions {
+  /** Where to write the shutdown report as JSON. */
+  shutdownReport?: string;
+}
+
 /** Parses `statewire` arguments into server options, or `'help'`. Throws UsageError. */
-export function parseCli(argv: readonly string[]): ServerOptions | 'help' {
+export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -55,6 +66,9 @@ export function parseCli(argv: readonly string[]): ServerOptions | 'help' {
         'pong-timeout': { type: 'string' },
         'close-timeout': { type: 'string' },
         'drain-timeout': { type: 'string' },
+        'outbox-limit': { type: 'string' },
+        'slow-consumer': { type: 'string' },
+        'shutdown-report': { type: 'string' },
         'log-level': { type: 'string' },
       },
     });
@@ -67,7 +81,7 @@ export function parseCli(argv: readonly string[]): ServerOptions | 'help' {
   if (command !== 'serve') throw new UsageError(command === undefined ? 'missing command: serve' : `unknown command: ${command}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument: ${extra[0]}`);
 
-  const options: ServerOptions = { handleSignals: true };
+  const options: CliOptions = { handleSignals: true };
   for (const [flag, key] of Object.entries(NUMERIC) as [keyof typeof NUMERIC, (typeof NUMERIC)[keyof typeof NUMERIC]][]) {
     const raw = values[flag];
     if (raw === undefined) continue;
@@ -78,8 +92,11 @@ export function parseCli(argv: readonly string[]): ServerOptions | 'help' {
   if (values.path !== undefined) options.path = values.path;
   if (values.protocol !== undefined) options.protocol = values.protocol as ServerOptions['protocol'];
   if (values['log-level'] !== undefined) options.logLevel = values['log-level'] as ServerOptions['logLevel'];
+  if (values['slow-consumer'] !== undefined) options.slowConsumer = values['slow-consumer'] as ServerOptions['slowConsumer'];
+  if (values['shutdown-report'] !== undefined) options.shutdownReport = values['shutdown-report'];
   try {
-    resolveOptions(options);
+    const { shutdownReport: _file, ...serverOptions } = options;
+    resolveOptions(serverOptions);
   } catch (error) {
     if (error instanceof StatewireError) throw new UsageError(error.message.replace(/^(\w+)/, (name) => `--${kebab(name)}`));
     throw error;
@@ -97,12 +114,17 @@ export function summaryLine(report: ShutdownReport): string {
   const byCode = new Map<number, number>();
   for (const record of report.drained) byCode.set(record.code, (byCode.get(record.code) ?? 0) + 1);
   const codes = [...byCode].map(([code, n]) => `${n}x${code}`).join(', ');
-  return `statewire stopped: ${closed} connection${closed === 1 ? '' : 's'} closed${codes ? ` (${codes})` : ''}, ${report.terminated} terminated, drained in ${report.drainMs} ms`;
+  const { messagesOut, undelivered, dropped } = report.totals;
+  return (
+    `statewire stopped: ${closed} connection${closed === 1 ? '' : 's'} closed${codes ? ` (${codes})` : ''}, ` +
+    `${report.terminated} terminated, ${messagesOut} messages written, ${undelivered} undelivered, ${dropped} dropped, ` +
+    `drained in ${report.drainMs} ms`
+  );
 }
 
 /** Runs the CLI; resolves with the process exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
-  let options: ServerOptions | 'help';
+  let options: CliOptions | 'help';
   try {
     options = parseCli(argv);
   } catch (error) {
@@ -115,7 +137,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const server = createServer(options);
+  const { shutdownReport, ...serverOptions } = options;
+  const server = createServer(serverOptions);
   let closing: Promise<ShutdownReport> | null = null;
   const stopped = new Promise<ShutdownReport>((resolve, reject) => {
     server.actor.subscribe((snapshot) => {
@@ -134,6 +157,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const report = await stopped;
+  if (shutdownReport !== undefined) writeFileSync(shutdownReport, `${JSON.stringify(report, null, 2)}\n`);
   if (report.forced) {
     process.stdout.write(`statewire: forced exit by a second signal during the drain; ${report.terminated} connection(s) terminated\n`);
     return 1;

@@ -1,4 +1,7 @@
 import { StatewireError } from './protocol/errors';
+import type { OverflowPolicy } from './protocol/events';
+
+export const OVERFLOW_POLICIES = ['close', 'drop-newest', 'drop-oldest'] as const satisfies readonly OverflowPolicy[];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -27,6 +30,12 @@ export interface ServerOptions {
   closeTimeout?: number;
   /** Milliseconds a graceful shutdown waits for connections to close before terminating them. Default 10000. */
   drainTimeout?: number;
+  /** Bytes a connection's outbox may hold, counting the socket's unsent bytes, before its overflow policy applies. Default 1 MiB. */
+  outboxLimit?: number;
+  /** What happens to a reliable message past the outbox limit: `close` (the connection closes with 4003), `drop-newest` or `drop-oldest`. Default `close`. */
+  slowConsumer?: OverflowPolicy;
+  /** The same for messages a protocol marks volatile. Default `drop-newest`. */
+  slowConsumerVolatile?: OverflowPolicy;
   /** pino log level; logs go to stderr. Default `info`. */
   logLevel?: LogLevel;
   /** Whether SIGINT and SIGTERM start the graceful drain (a second one forces exit). Default `false`; the CLI sets it. */
@@ -47,6 +56,9 @@ export const DEFAULTS: Required<Omit<ServerOptions, 'inspect'>> = {
   pongTimeout: 10_000,
   closeTimeout: 5_000,
   drainTimeout: 10_000,
+  outboxLimit: 1024 * 1024,
+  slowConsumer: 'close',
+  slowConsumerVolatile: 'drop-newest',
   logLevel: 'info',
   handleSignals: false,
 };
@@ -75,6 +87,10 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   integer('pongTimeout', o.pongTimeout, 1, 2 ** 31 - 1);
   integer('closeTimeout', o.closeTimeout, 1, 2 ** 31 - 1);
   integer('drainTimeout', o.drainTimeout, 0, 2 ** 31 - 1);
+  integer('outboxLimit', o.outboxLimit, 1, 2 ** 31 - 1);
+  for (const name of ['slowConsumer', 'slowConsumerVolatile'] as const) {
+    if (!(OVERFLOW_POLICIES as readonly string[]).includes(o[name])) bad(`${name} must be one of ${OVERFLOW_POLICIES.join(', ')}, got ${JSON.stringify(o[name])}`);
+  }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) bad(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(o.logLevel)}`);
   if (typeof o.handleSignals !== 'boolean') bad('handleSignals must be a boolean');
   if (o.inspect !== undefined && typeof o.inspect !== 'function') bad('inspect must be a function');

@@ -8,13 +8,36 @@ import { noSignals, processSignals } from './actors/signals.actor';
 import { createSocketBridge } from './actors/socket.actor';
 import { resolveOptions, type ServerOptions } from './options';
 import { StatewireError } from './protocol/errors';
-import type { ListenAddress, ShutdownSummary } from './protocol/events';
+import type { CloseRecord, ListenAddress, ShutdownSummary } from './protocol/events';
+import type { Outbox } from './actors/outbox';
 import { builtinProtocols } from './protocols';
+
+/** Sums over the close records of a shutdown. */
+export interface ShutdownTotals {
+  connections: number;
+  messagesIn: number;
+  messagesOut: number;
+  dropped: number;
+  undelivered: number;
+}
 
 /** What `close()` resolves with. */
 export interface ShutdownReport extends ShutdownSummary {
   /** Milliseconds from the start of the drain to the supervisor's stop. */
   drainMs: number;
+  totals: ShutdownTotals;
+}
+
+/** Sums the close records of a shutdown. */
+export function totalsOf(records: readonly CloseRecord[]): ShutdownTotals {
+  const totals: ShutdownTotals = { connections: records.length, messagesIn: 0, messagesOut: 0, dropped: 0, undelivered: 0 };
+  for (const r of records) {
+    totals.messagesIn += r.messagesIn;
+    totals.messagesOut += r.messagesOut;
+    totals.dropped += r.dropped.close + r.dropped['drop-newest'] + r.dropped['drop-oldest'];
+    totals.undelivered += r.undelivered.readAfterClose + r.undelivered.socketClosed;
+  }
+  return totals;
 }
 
 export interface Server {
@@ -22,6 +45,12 @@ export interface Server {
   listen(): Promise<ListenAddress>;
   /** The graceful drain a signal starts; resolves once the server has stopped and released its port. */
   close(): Promise<ShutdownReport>;
+  /**
+   * Queues a message into every open connection's outbox, like Socket.IO's
+   * `io.emit`; resolves nothing, returns how many connections it reached.
+   * A volatile message is dropped for a connection that reads too slowly.
+   */
+  broadcast(message: string, options?: { volatile?: boolean }): number;
   /** The supervisor actor: subscribe to it, or inspect it. */
   readonly actor: Actor<typeof supervisorMachine>;
 }
@@ -42,9 +71,17 @@ export function createServer(options: ServerOptions = {}): Server {
   let releasePort: () => void = () => undefined;
   const portReleased = new Promise<void>((resolve) => (releasePort = resolve));
 
+  const outboxes = new Set<Outbox>();
   const connection = connectionMachine.provide({
     actors: {
-      socket: createSocketBridge({ protocolName: protocol.name, codec: protocol.codec, logger }),
+      socket: createSocketBridge({
+        protocolName: protocol.name,
+        codec: protocol.codec,
+        logger,
+        outboxLimit: o.outboxLimit,
+        outboxPolicy: { reliable: o.slowConsumer, volatile: o.slowConsumerVolatile },
+        outboxes,
+      }),
       protocol: protocol.machine,
     },
     delays: { heartbeatInterval: o.heartbeatInterval, pongTimeout: o.pongTimeout, closeTimeout: o.closeTimeout },
@@ -87,6 +124,10 @@ export function createServer(options: ServerOptions = {}): Server {
 
   return {
     actor,
+    broadcast(message, options) {
+      for (const outbox of outboxes) outbox.push(message, options);
+      return outboxes.size;
+    },
     listen() {
       start();
       return new Promise<ListenAddress>((resolve, reject) => {
@@ -115,7 +156,7 @@ export function createServer(options: ServerOptions = {}): Server {
       actor.send({ type: 'server.close' });
       const summary = await done;
       await portReleased;
-      return { ...summary, drainMs: Date.now() - (drainStartedAt ?? closeAt) };
+      return { ...summary, drainMs: Date.now() - (drainStartedAt ?? closeAt), totals: totalsOf(summary.drained) };
     },
   };
 }

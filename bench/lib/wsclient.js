@@ -93,6 +93,7 @@ class Conn {
     this.ended = false;
     this.buf = null;
     this.err = null;
+    this.rst = false;
     this.data = null; // scenario-owned per-connection state
     let req = upgradeCache.get(target);
     if (!req) {
@@ -239,6 +240,13 @@ class Conn {
     this._end(null);
   }
 
+  /** Teardown with an RST (no TIME_WAIT left behind on either side). */
+  reset() {
+    if (this.ended) return;
+    this.rst = true;
+    this._end(null);
+  }
+
   _end(err) {
     if (this.ended) return;
     this.ended = true;
@@ -247,7 +255,11 @@ class Conn {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.sock.destroy();
+    if (this.rst && typeof this.sock.resetAndDestroy === 'function' && this.sock.readyState === 'open') {
+      this.sock.resetAndDestroy();
+    } else {
+      this.sock.destroy();
+    }
     this.h.onEnd(this, err);
   }
 }

@@ -1,42 +1,105 @@
 import { Subject } from 'rxjs';
+import type { OverflowPolicy } from '../protocol/events';
 
-/** Where an outbox writes: one batch of frames per call. */
+export type { OverflowPolicy };
+
+/** The policy per message class: volatile messages may be dropped, reliable ones should not. */
+export interface OutboxPolicy {
+  reliable: OverflowPolicy;
+  volatile: OverflowPolicy;
+}
+
+/** Why a message was dropped: the policy that dropped it (`close` drops what arrives after the overflow). */
+export type DropReason = OverflowPolicy;
+
+/** Where an outbox writes. */
 export interface OutboxSink {
   /** True while frames can still be written. */
   isOpen(): boolean;
+  /** Bytes written to the socket and not yet sent to the kernel (ws's `bufferedAmount`). */
+  bufferedAmount(): number;
   /** Writes the frames, in order, as one batch (one socket write where possible). */
   write(messages: readonly string[]): void;
+  /** Calls `listener` whenever the socket's write buffer has drained. */
+  onDrain(listener: () => void): void;
 }
 
-/** Counters of one outbox. */
+/** Counters of one outbox; their identity: enqueued = written + dropped + undelivered + still queued. */
 export interface OutboxStats {
   enqueued: number;
+  enqueuedBytes: number;
   written: number;
-  /** Accepted but never written: the sink was closed when their turn came. */
+  writtenBytes: number;
+  dropped: Record<DropReason, number>;
+  droppedBytes: number;
+  /** Accepted but never written because the socket closed first. */
   undelivered: number;
 }
 
-/** Schedules a flush after the current turn; injectable so tests control it. */
+export interface OutboxOptions {
+  /** Bytes queued plus the socket's bufferedAmount may not pass this (plus one message). Default 1 MiB. */
+  limit?: number;
+  /** Default `{ reliable: 'close', volatile: 'drop-newest' }`. */
+  policy?: Partial<OutboxPolicy>;
+  /** While the socket holds this many unsent bytes, the outbox holds back and reports congestion. Default min(limit, 64 KiB). */
+  window?: number;
+  /** Schedules the per-turn flush; injectable so tests control it. Default `process.nextTick`. */
+  schedule?: Scheduler;
+  /** Called when the outbox starts holding back (true) and when it flows again (false). */
+  onCongestion?: (congested: boolean) => void;
+  /** Called once, when a message meets the `close` policy: the connection should close as a slow consumer. */
+  onOverflow?: () => void;
+}
+
+/** Schedules a flush after the current turn. */
 export type Scheduler = (flush: () => void) => void;
 
+interface Queued {
+  data: string;
+  bytes: number;
+  volatile: boolean;
+}
+
 const nextTick: Scheduler = (flush) => process.nextTick(flush);
+export const DEFAULT_OUTBOX_LIMIT = 1024 * 1024;
+export const DEFAULT_POLICY: OutboxPolicy = { reliable: 'close', volatile: 'drop-newest' };
 
 /**
  * A connection's outbound channel: an RxJS Subject many producers write into
- * (the protocol, later topics and broadcasts) and one writer drains. Messages
- * queued during one turn of the event loop go out as one batch.
+ * (the protocol, broadcasts, later topics) and one writer drains to the
+ * socket. Messages queued during one turn of the event loop go out as one
+ * batch. It is bounded in bytes: queued bytes plus the socket's unsent bytes
+ * never pass `limit` by more than one message; past it the message's class
+ * policy decides. Control frames (ping, pong, close) never enter it.
  *
  * @example
- * const outbox = new Outbox(sink);
- * outbox.push('Echo: hi'); // written with everything else queued this turn
- * outbox.flush();          // or right now, e.g. before a close frame
+ * const outbox = new Outbox(sink, { limit: 1 << 20, onOverflow: () => closeAsSlowConsumer() });
+ * outbox.push('Echo: hi');                 // written with everything else queued this turn
+ * outbox.push('tick', { volatile: true }); // dropped rather than queued past the limit
+ * outbox.flush({ force: true });           // now, e.g. before a close frame
  */
 export class Outbox {
   /** The producer side of the channel. */
-  readonly input = new Subject<string>();
-  readonly stats: OutboxStats = { enqueued: 0, written: 0, undelivered: 0 };
-  private queue: string[] = [];
+  readonly input = new Subject<Queued>();
+  readonly stats: OutboxStats = {
+    enqueued: 0,
+    enqueuedBytes: 0,
+    written: 0,
+    writtenBytes: 0,
+    dropped: { close: 0, 'drop-newest': 0, 'drop-oldest': 0 },
+    droppedBytes: 0,
+    undelivered: 0,
+  };
+  readonly limit: number;
+  private readonly window: number;
+  private readonly policy: OutboxPolicy;
+  private readonly schedule: Scheduler;
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
   private scheduled = false;
+  private congested = false;
+  private overflowed = false;
+  private closed = false;
   private readonly flushScheduled = (): void => {
     this.scheduled = false;
     this.flush();
@@ -44,42 +107,116 @@ export class Outbox {
 
   constructor(
     private readonly sink: OutboxSink,
-    private readonly schedule: Scheduler = nextTick,
+    private readonly options: OutboxOptions = {},
   ) {
+    this.limit = options.limit ?? DEFAULT_OUTBOX_LIMIT;
+    this.window = options.window ?? Math.min(this.limit, 64 * 1024);
+    this.policy = { ...DEFAULT_POLICY, ...options.policy };
+    this.schedule = options.schedule ?? nextTick;
     this.input.subscribe((message) => this.enqueue(message));
+    sink.onDrain(() => {
+      if (this.congested) this.flush();
+    });
   }
 
-  /** Queues one message; a shorthand for `outbox.input.next(message)`. */
-  push(message: string): void {
-    this.input.next(message);
+  /** Queues one message; a shorthand for `outbox.input.next(...)`. */
+  push(data: string, options?: { volatile?: boolean }): void {
+    this.input.next({ data, bytes: Buffer.byteLength(data), volatile: options?.volatile === true });
   }
 
-  /** Writes everything queued now, in order. Messages the sink can no longer take are counted undelivered. */
-  flush(): void {
+  /** Bytes queued here and not yet handed to the socket. */
+  get queued(): number {
+    return this.queuedBytes;
+  }
+
+  /** Messages queued here and not yet handed to the socket. */
+  get queuedMessages(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Writes what is queued, in order. It holds back while the socket has
+   * `window` unsent bytes, unless `force` (before a close frame, where
+   * everything accepted must go out first).
+   */
+  flush(options?: { force?: boolean }): void {
     const batch = this.queue;
     if (batch.length === 0) return;
-    this.queue = [];
-    if (this.sink.isOpen()) {
-      this.sink.write(batch);
-      this.stats.written += batch.length;
-    } else {
+    if (!this.sink.isOpen()) {
       this.stats.undelivered += batch.length;
+      this.clearQueue();
+      return;
     }
+    if (options?.force !== true && this.sink.bufferedAmount() >= this.window) {
+      this.setCongested(true);
+      return;
+    }
+    const messages = new Array<string>(batch.length);
+    for (let i = 0; i < batch.length; i++) messages[i] = batch[i].data;
+    this.sink.write(messages);
+    this.stats.written += batch.length;
+    this.stats.writtenBytes += this.queuedBytes;
+    this.clearQueue();
+    if (this.congested && this.sink.bufferedAmount() < this.window) this.setCongested(false);
   }
 
-  /** Completes the channel: later pushes are ignored, and what is still queued is counted undelivered. */
+  /** Completes the channel: later pushes are refused, and what is still queued is counted undelivered. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.input.complete();
     this.stats.undelivered += this.queue.length;
-    this.queue = [];
+    this.clearQueue();
   }
 
-  private enqueue(message: string): void {
+  private enqueue(message: Queued): void {
+    if (this.closed) return;
     this.stats.enqueued++;
+    this.stats.enqueuedBytes += message.bytes;
+    if (this.queuedBytes + this.sink.bufferedAmount() > this.limit || this.overflowed) {
+      if (!this.overflow(message)) return;
+    }
     this.queue.push(message);
+    this.queuedBytes += message.bytes;
     if (!this.scheduled) {
       this.scheduled = true;
       this.schedule(this.flushScheduled);
     }
+  }
+
+  /** Applies the message's class policy past the limit; true when the message is to be queued after all. */
+  private overflow(message: Queued): boolean {
+    const policy = this.overflowed ? 'close' : message.volatile ? this.policy.volatile : this.policy.reliable;
+    if (policy === 'drop-oldest') {
+      const buffered = this.sink.bufferedAmount();
+      while (this.queue.length > 0 && this.queuedBytes + buffered + message.bytes > this.limit) {
+        const oldest = this.queue.shift()!;
+        this.queuedBytes -= oldest.bytes;
+        this.drop(oldest, 'drop-oldest');
+      }
+      if (this.queuedBytes + buffered <= this.limit) return true;
+    }
+    this.drop(message, policy === 'drop-oldest' ? 'drop-newest' : policy);
+    if (policy === 'close' && !this.overflowed) {
+      this.overflowed = true;
+      this.options.onOverflow?.();
+    }
+    return false;
+  }
+
+  private drop(message: Queued, reason: DropReason): void {
+    this.stats.dropped[reason]++;
+    this.stats.droppedBytes += message.bytes;
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.queuedBytes = 0;
+  }
+
+  private setCongested(congested: boolean): void {
+    if (this.congested === congested) return;
+    this.congested = congested;
+    this.options.onCongestion?.(congested);
   }
 }

@@ -5,7 +5,7 @@ import type { SocketBridgeInput } from '../../machines/connection.machine';
 import { CloseCode, isSendableCloseCode } from '../protocol/close-codes';
 import type { ErrorCode } from '../protocol/errors';
 import type { ProtocolEmitted, SocketCommand, SocketEvent, SocketFailure } from '../protocol/events';
-import { Outbox, type OutboxSink } from './outbox';
+import { Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
 
 /** How inbound frames are decoded before the protocol sees them. */
 export type Codec = 'text';
@@ -15,7 +15,15 @@ export interface SocketBridgeOptions {
   protocolName: string;
   codec: Codec;
   logger: Logger;
+  /** Outbox limit in bytes (queued plus the socket's unsent bytes). */
+  outboxLimit: number;
+  /** Overflow policy per message class. */
+  outboxPolicy: OutboxPolicy;
+  /** The outboxes of open connections, for server-wide broadcasts. */
+  outboxes?: Set<Outbox>;
 }
+
+const VOLATILE = { volatile: true } as const;
 
 /** ws's receiver errors (lib/receiver.js), by their `code`, mapped to statewire's. */
 const WS_ERRORS: Record<string, { code: ErrorCode; closeCode: number }> = {
@@ -33,16 +41,24 @@ function toFailure(error: Error & { code?: string }): SocketFailure {
   };
 }
 
+interface RawSocket {
+  cork(): void;
+  uncork(): void;
+  on(event: 'drain', listener: () => void): void;
+}
+
 /** Writes a batch of text frames with one corked write. */
 function wsSink(ws: WebSocket): OutboxSink {
+  const socket = (ws as unknown as { _socket: RawSocket })._socket;
   return {
     isOpen: () => ws.readyState === WebSocket.OPEN,
+    bufferedAmount: () => ws.bufferedAmount,
     write(messages) {
-      const socket = (ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
       socket.cork();
       for (const message of messages) ws.send(message);
       socket.uncork();
     },
+    onDrain: (listener) => socket.on('drain', listener),
   };
 }
 
@@ -54,15 +70,22 @@ function wsSink(ws: WebSocket): OutboxSink {
  * control events.
  */
 export function createSocketBridge(options: SocketBridgeOptions) {
-  const { protocolName, logger } = options;
+  const { protocolName, logger, outboxes } = options;
   const debug = logger.isLevelEnabled('debug');
 
   return fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
     const ws = input.transport as WebSocket;
     const { protocol } = input;
-    const outbox = new Outbox(wsSink(ws));
+    const outbox = new Outbox(wsSink(ws), {
+      limit: options.outboxLimit,
+      policy: options.outboxPolicy,
+      onCongestion: (congested) => sendBack({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
+      onOverflow: () => sendBack({ type: 'outbox.overflow' }),
+    });
+    outboxes?.add(outbox);
     let messagesIn = 0;
-    let droppedIn = 0;
+    let bytesIn = 0;
+    let readAfterClose = 0;
     // Inbound messages are taken until statewire decides to close; later ones are counted undelivered.
     let accepting = true;
     let batch: string[] | null = null;
@@ -81,7 +104,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
 
     const onMessage = (data: Buffer, isBinary: boolean): void => {
       if (!accepting) {
-        droppedIn++;
+        readAfterClose++;
         return;
       }
       if (isBinary) {
@@ -94,6 +117,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
         return;
       }
       messagesIn++;
+      bytesIn += data.length;
       const text = data.toString();
       if (debug) logger.debug({ connection: input.id, text }, 'message received');
       if (batch === null) {
@@ -111,21 +135,28 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     const onClose = (code: number, reason: Buffer): void => {
       stopAccepting();
       outbox.close();
+      outboxes?.delete(outbox);
       closedSent = true;
+      const stats = outbox.stats;
       report({
         type: 'socket.closed',
         code,
         reason: reason.toString(),
         counters: {
           messagesIn,
-          messagesOut: outbox.stats.written,
-          undelivered: outbox.stats.undelivered + droppedIn,
+          bytesIn,
+          enqueued: stats.enqueued,
+          messagesOut: stats.written,
+          bytesOut: stats.writtenBytes,
+          dropped: { ...stats.dropped },
+          undelivered: { readAfterClose, socketClosed: stats.undelivered },
         },
       });
     };
 
     const onSend = protocol.on('send', (event: Extract<ProtocolEmitted, { type: 'send' }>) => {
-      for (const message of event.messages) outbox.push(message);
+      const volatile = event.volatile === true ? VOLATILE : undefined;
+      for (const message of event.messages) outbox.push(message, volatile);
     });
     const onProtocolClose = protocol.on('close', (event: Extract<ProtocolEmitted, { type: 'close' }>) => {
       const valid = isSendableCloseCode(event.code);
@@ -149,7 +180,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
         case 'socket.close':
           // Everything read before the decision is answered before the close frame.
           stopAccepting();
-          outbox.flush();
+          outbox.flush({ force: true });
           ws.close(command.code, command.reason);
           break;
         case 'socket.terminate':
@@ -170,6 +201,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       // The error listener stays: an 'error' with no listener would crash the process.
       if (!closedSent) {
         outbox.close();
+        outboxes?.delete(outbox);
         ws.terminate();
       }
     };

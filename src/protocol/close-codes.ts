@@ -28,6 +28,8 @@ export const CloseCode = {
   CloseTimeout: 4001,
   /** statewire: the drain deadline passed during shutdown; the connection was terminated. */
   DrainTimeout: 4002,
+  /** statewire: the client read too slowly; its outbox passed its limit under the `close` policy. */
+  SlowConsumer: 4003,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;

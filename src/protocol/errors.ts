@@ -14,6 +14,7 @@ export const ErrorCodes = {
   heartbeat_timeout: { closeCode: CloseCode.HeartbeatTimeout },
   close_timeout: { closeCode: CloseCode.CloseTimeout },
   drain_timeout: { closeCode: CloseCode.DrainTimeout },
+  slow_consumer: { closeCode: CloseCode.SlowConsumer },
   server_draining: { httpStatus: 503 },
   not_found: { httpStatus: 404 },
   listen_failed: { exit: 'throw' },

@@ -3,14 +3,30 @@
  * Events are dotted lowercase `source.verb`.
  */
 
+/** What happens to an outbound message that would take an outbox past its limit. */
+export type OverflowPolicy = 'close' | 'drop-newest' | 'drop-oldest';
+
+/** Why a message accepted by the server was not delivered. */
+export interface Undelivered {
+  /** Inbound messages read after the connection decided to close; the protocol never saw them. */
+  readAfterClose: number;
+  /** Outbound messages still queued when the socket closed (terminated, or dropped by the peer). */
+  socketClosed: number;
+}
+
 /** Counters a connection's socket bridge keeps on the hot path and reports when the socket closes. */
 export interface ConnectionCounters {
-  /** Data messages read from the client. */
+  /** Data messages and bytes read from the client. */
   messagesIn: number;
-  /** Data messages written to the socket. */
+  bytesIn: number;
+  /** Outbound messages accepted into the outbox. */
+  enqueued: number;
+  /** Data messages and bytes written to the socket. */
   messagesOut: number;
-  /** Messages accepted (inbound read or outbound queued) that were never written, e.g. read after the close frame went out. */
-  undelivered: number;
+  bytesOut: number;
+  /** Outbound messages dropped by the outbox's overflow policy, by policy. */
+  dropped: Record<OverflowPolicy, number>;
+  undelivered: Undelivered;
 }
 
 /** What a connection actor outputs when it reaches `closed`. */
@@ -35,7 +51,10 @@ export type SocketEvent =
   | { type: 'socket.open' }
   | { type: 'socket.pong' }
   | { type: 'socket.failed'; failure: SocketFailure }
-  | { type: 'socket.closed'; code: number; reason: string; counters: ConnectionCounters };
+  | { type: 'socket.closed'; code: number; reason: string; counters: ConnectionCounters }
+  | { type: 'outbox.congested' }
+  | { type: 'outbox.flowing' }
+  | { type: 'outbox.overflow' };
 
 /** Commands the connection actor sends to its socket bridge. */
 export type SocketCommand =
@@ -48,7 +67,8 @@ export type ProtocolInput = { type: 'socket.messages'; messages: readonly string
 
 /** Events a protocol actor emits; the runtime wires them to the outbox and the connection. */
 export type ProtocolEmitted =
-  | { type: 'send'; messages: readonly string[] }
+  /** Volatile messages may be dropped when the client reads too slowly; reliable ones (the default) follow the server's policy. */
+  | { type: 'send'; messages: readonly string[]; volatile?: boolean }
   | { type: 'close'; code: number; reason: string };
 
 /** Events the supervisor sends to a connection actor. */
@@ -84,12 +104,25 @@ export type SupervisorEvent =
 
 /** The supervisor's output: what shutdown did. */
 export interface ShutdownSummary {
-  /** True when a second signal cut the drain short. */
+  /** True when a second signal cut the drain short; the connections then open were terminated unrecorded. */
   forced: boolean;
   /** Set when the listener could not start. */
   error?: string;
-  /** Connections that closed during the drain, each with its record. */
+  /** Every connection that closed during the drain, each with its record (those terminated at the deadline too). */
   drained: CloseRecord[];
-  /** Connections still open when the drain ended (deadline or forced); they were terminated. */
+  /** Connections still open at the drain deadline (or at a forced stop); they were terminated. */
   terminated: number;
+}
+
+/** Counters of a connection that never got to count anything (e.g. one that failed before its socket closed). */
+export function emptyCounters(): ConnectionCounters {
+  return {
+    messagesIn: 0,
+    bytesIn: 0,
+    enqueued: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    dropped: { close: 0, 'drop-newest': 0, 'drop-oldest': 0 },
+    undelivered: { readAfterClose: 0, socketClosed: 0 },
+  };
 }

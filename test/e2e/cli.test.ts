@@ -52,7 +52,7 @@ describe('statewire serve', () => {
     expect(await httpStatus(cli.port, '/healthz')).toBe(503);
     expect(await waitForExit(cli, 10_000)).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(2_900);
-    expect(cli.stdout()).toMatch(/^statewire stopped: 0 connections closed, 1 terminated/m);
+    expect(cli.stdout()).toMatch(/^statewire stopped: .*\b1 terminated\b/m);
     held.ws.terminate();
   });
 
@@ -83,7 +83,7 @@ describe('statewire serve', () => {
     expect(await waitForExit(cli, 10_000)).toEqual({ code: 0, signal: null });
     expect(cli.stdout()).toMatch(/^shutting down$/m);
     expect(cli.stdout()).not.toContain('forced exit');
-    expect(cli.stdout()).toMatch(/^statewire stopped: 0 connections closed, 1 terminated/m);
+    expect(cli.stdout()).toMatch(/^statewire stopped: .*\b1 terminated\b/m);
   });
 
   it('drains on SIGTERM like on SIGINT', async () => {
@@ -112,6 +112,55 @@ describe('statewire serve', () => {
     expect(cli.stdout()).toMatch(/^statewire stopped: 0 connections closed, 0 terminated/m);
   });
 
+  it('serves on the --host and --path given', async () => {
+    const cli = await startCli(['--host', '127.0.0.1', '--path', '/live']);
+    expect(cli.url).toBe(`ws://127.0.0.1:${cli.port}/live`);
+    const client = await connect(cli.url);
+    client.ws.send('on /live');
+    expect(await nextMessage(client.ws)).toBe('Echo: on /live');
+    expect(await refusedUpgradeStatus(`ws://127.0.0.1:${cli.port}/ws`)).toBe(404);
+
+    cli.child.kill('SIGINT');
+    expect(await waitForExit(cli, 5_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('closes a connection with 1009 when a message exceeds --max-payload', async () => {
+    const cli = await startCli(['--max-payload', '16']);
+    const client = await connect(cli.url);
+    client.ws.send('x'.repeat(16));
+    expect(await nextMessage(client.ws)).toBe(`Echo: ${'x'.repeat(16)}`);
+
+    client.ws.send('x'.repeat(17));
+
+    expect((await withTimeout(client.closed, 5_000, 'the close')).code).toBe(1009);
+    cli.child.kill('SIGINT');
+    expect(await waitForExit(cli, 5_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('terminates a peer that does not answer pings within --pong-timeout', async () => {
+    const cli = await startCli(['--heartbeat-interval', '200', '--pong-timeout', '200']);
+    const silent = await connect(cli.url, 5_000, { autoPong: false });
+    const pinged = new Promise<void>((resolvePing) => silent.ws.once('ping', () => resolvePing()));
+
+    await withTimeout(pinged, 5_000, 'a ping');
+    expect((await withTimeout(silent.closed, 5_000, 'the termination')).code).toBe(1006);
+    cli.child.kill('SIGINT');
+    expect(await waitForExit(cli, 5_000)).toEqual({ code: 0, signal: null });
+  });
+
+  // Known bug: with no connection open the supervisor passes through
+  // `draining` to `stopped` in one macrostep (its `always` transition), so the
+  // CLI's subscriber never sees `draining` and skips the line. Remove
+  // `.failing` once src/cli.ts prints it.
+  it.failing('prints shutting down on SIGINT when no connection is open', async () => {
+    const cli = await startCli([]);
+
+    cli.child.kill('SIGINT');
+
+    expect(await waitForExit(cli, 5_000)).toEqual({ code: 0, signal: null });
+    expect(cli.stdout()).toMatch(/^shutting down$/m);
+  });
+
   it.each([
     ['a port that is not a number', ['serve', '--port', 'abc']],
     ['a port above 65535', ['serve', '--port', '70000']],
@@ -135,21 +184,32 @@ describe('statewire serve', () => {
 });
 
 describe('npm start', () => {
-  it('serves, and drains once when Ctrl+C reaches both npm and the server', async () => {
+  // Ctrl+C in a terminal sends SIGINT to the whole foreground process group:
+  // npm, the script shell and the server. With bash as the script shell the
+  // server is npm's own child (bash execs a lone command), so npm forwards a
+  // second SIGINT to it within milliseconds, and npm exits with the server's
+  // status. Debian's /bin/sh (dash) does not exec: it dies of the SIGINT
+  // itself, and npm then re-raises SIGINT on itself whatever the server did;
+  // the server's own lines tell how it ended.
+  it.each([
+    ['the default script shell', [], [{ code: 0, signal: null }, { code: null, signal: 'SIGINT' }]],
+    ['bash as the script shell', ['--script-shell=bash'], [{ code: 0, signal: null }]],
+  ])('serves, and drains once on Ctrl+C with %s', async (_shell, npmFlags, npmExits) => {
     // `prestart` compiles first, so the listening line can take a while.
-    const npm = spawnProcess('npm', ['start', '--', '--port', '0'], { detached: true });
+    const npm = spawnProcess('npm', ['start', ...npmFlags, '--', '--port', '0'], { detached: true });
     const stdout = await waitForOutput(npm, LISTENING, 60_000);
     const client = await connect(LISTENING.exec(stdout)![1]);
     client.ws.send('hello');
     expect(await nextMessage(client.ws)).toBe('Echo: hello');
 
-    // Ctrl+C in a terminal: SIGINT to the whole foreground process group, which npm also forwards.
     process.kill(-npm.child.pid!, 'SIGINT');
 
-    expect(await waitForExit(npm, 10_000)).toEqual({ code: 0, signal: null });
+    // `exited` settles once every holder of the output pipes, the server included, has gone.
+    expect(npmExits).toContainEqual(await waitForExit(npm, 10_000));
     expect((await withTimeout(client.closed, 1_000, 'the close')).code).toBe(1001);
     expect(npm.stdout()).toMatch(/^shutting down$/m);
     expect(npm.stdout()).not.toContain('forced exit');
-    expect(npm.stdout()).toMatch(/^statewire stopped: 1 connection closed \(1x1001\)/m);
+    // Printed only on the way to exit status 0.
+    expect(npm.stdout()).toMatch(/^statewire stopped: 1 connection closed \(1x1001\), 0 terminated/m);
   }, 90_000);
 });

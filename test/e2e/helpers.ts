@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 
 /** The repository root: where `bin/statewire.js` and `package.json` live. */
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -166,8 +166,8 @@ export interface Client {
 }
 
 /** Opens a WebSocket client (bounded); `cleanUp` terminates it if the test leaves it open. */
-export function connect(url: string, timeoutMs = 5_000): Promise<Client> {
-  const ws = new WebSocket(url);
+export function connect(url: string, timeoutMs = 5_000, options: ClientOptions = {}): Promise<Client> {
+  const ws = new WebSocket(url, options);
   clients.add(ws);
   const closed = new Promise<{ code: number; reason: string }>((resolveClosed) => {
     ws.once('close', (code, reason) => {

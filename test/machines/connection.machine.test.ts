@@ -1,6 +1,7 @@
 import { createActor, SimulatedClock } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { CloseCode } from '../../src/protocol/close-codes';
+import { emptyCounters } from '../../src/protocol/events';
 import { fakeSocket, scriptedProtocol } from './fakes';
 
 const HEARTBEAT = 1000;
@@ -25,7 +26,7 @@ function start() {
 describe('connection machine', () => {
   it('opens when the socket reports open', () => {
     const { actor } = start();
-    expect(actor.getSnapshot().value).toEqual({ open: 'idle' });
+    expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing' } });
   });
 
   describe('heartbeat', () => {
@@ -35,9 +36,9 @@ describe('connection machine', () => {
       expect(socket.commands).toEqual([]);
       clock.increment(1);
       expect(socket.commands).toEqual([{ type: 'socket.ping' }]);
-      expect(actor.getSnapshot().value).toEqual({ open: 'awaitingPong' });
+      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'awaitingPong', flow: 'flowing' } });
       actor.send({ type: 'socket.pong' });
-      expect(actor.getSnapshot().value).toEqual({ open: 'idle' });
+      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing' } });
       clock.increment(HEARTBEAT);
       expect(socket.commands).toEqual([{ type: 'socket.ping' }, { type: 'socket.ping' }]);
     });
@@ -60,16 +61,9 @@ describe('connection machine', () => {
       actor.send({ type: 'server.shutdown' });
       expect(socket.commands).toEqual([{ type: 'socket.close', code: 1001, reason: 'server shutting down' }]);
       expect(actor.getSnapshot().value).toBe('closing');
-      socket.closed(1001, 'server shutting down', { messagesIn: 3, messagesOut: 3, undelivered: 0 });
-      expect(actor.getSnapshot().output).toEqual({
-        id: 'conn-1',
-        code: 1001,
-        reason: 'server shutting down',
-        clean: true,
-        messagesIn: 3,
-        messagesOut: 3,
-        undelivered: 0,
-      });
+      const counters = { ...emptyCounters(), messagesIn: 3, enqueued: 3, messagesOut: 3 };
+      socket.closed(1001, 'server shutting down', counters);
+      expect(actor.getSnapshot().output).toEqual({ id: 'conn-1', code: 1001, reason: 'server shutting down', clean: true, ...counters });
     });
 
     it('terminates after closeTimeout when the peer never answers the close frame', () => {
@@ -127,7 +121,7 @@ describe('connection machine', () => {
 
     it('records the peer\'s code when the peer closes first', () => {
       const { actor, socket } = start();
-      socket.closed(1000, 'bye', { messagesIn: 1, messagesOut: 1, undelivered: 0 });
+      socket.closed(1000, 'bye');
       expect(actor.getSnapshot().output).toMatchObject({ code: 1000, reason: 'bye', clean: true });
     });
 
@@ -135,6 +129,38 @@ describe('connection machine', () => {
       const { actor, socket } = start();
       socket.closed(CloseCode.Abnormal);
       expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.Abnormal, clean: false });
+    });
+  });
+
+  describe('flow', () => {
+    it('shows congestion as the outbox reports it', () => {
+      const { actor } = start();
+      actor.send({ type: 'outbox.congested' });
+      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'congested' } });
+      actor.send({ type: 'outbox.flowing' });
+      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing' } });
+    });
+
+    it('keeps the heartbeat running while congested', () => {
+      const { actor, socket, clock } = start();
+      actor.send({ type: 'outbox.congested' });
+      clock.increment(HEARTBEAT);
+      expect(socket.commands).toEqual([{ type: 'socket.ping' }]);
+    });
+
+    it('closes a slow consumer with 4003 on overflow', () => {
+      const { actor, socket } = start();
+      actor.send({ type: 'outbox.overflow' });
+      expect(socket.commands).toEqual([{ type: 'socket.close', code: CloseCode.SlowConsumer, reason: 'slow consumer: outbox limit reached' }]);
+    });
+
+    it('terminates a slow consumer that cannot take its close frame, keeping 4003 in the record', () => {
+      const { actor, socket, clock } = start();
+      actor.send({ type: 'outbox.overflow' });
+      clock.increment(CLOSE);
+      expect(socket.commands.at(-1)).toEqual({ type: 'socket.terminate' });
+      socket.closed(CloseCode.Abnormal);
+      expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.SlowConsumer, clean: false });
     });
   });
 

@@ -1,7 +1,7 @@
 import { fromCallback, setup, emit } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import type { SocketBridgeInput } from '../../machines/connection.machine';
-import type { ConnectionCounters, ProtocolEmitted, ProtocolInput, SocketCommand } from '../../src/protocol/events';
+import { emptyCounters, type ConnectionCounters, type ProtocolEmitted, type ProtocolInput, type SocketCommand } from '../../src/protocol/events';
 
 /** A socket bridge that records the commands it is sent and lets a test speak for the socket. */
 export function fakeSocket({ open = true }: { open?: boolean } = {}) {
@@ -16,7 +16,7 @@ export function fakeSocket({ open = true }: { open?: boolean } = {}) {
     logic,
     commands,
     /** The socket closes (as ws reports it), with the given counters. */
-    closed(code = 1000, reason = '', counters: ConnectionCounters = { messagesIn: 0, messagesOut: 0, undelivered: 0 }) {
+    closed(code = 1000, reason = '', counters: ConnectionCounters = emptyCounters()) {
       parent!.send({ type: 'socket.closed', code, reason, counters });
     },
   };

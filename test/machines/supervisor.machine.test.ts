@@ -1,16 +1,21 @@
-import { createActor, fromCallback, setup, SimulatedClock } from 'xstate';
+import { assign, createActor, fromCallback, setup, SimulatedClock } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { supervisorMachine } from '../../machines/supervisor.machine';
-import type { CloseRecord, ListenerCommand } from '../../src/protocol/events';
+import { emptyCounters, type CloseRecord, type ListenerCommand } from '../../src/protocol/events';
 
 const DRAIN = 1000;
+const TERMINATE = 100;
 const ADDRESS = { host: '127.0.0.1', port: 1, path: '/ws', url: 'ws://127.0.0.1:1/ws' };
 
-/** A connection that closes (with 1001) when shut down, unless told to hang, and fails on `fail`. */
+/**
+ * A connection that closes with 1001 when shut down. Made with transport
+ * `hang` it ignores the shutdown and ends with 4002 when terminated; with
+ * `deaf` it ignores both. It fails on `fail`.
+ */
 const fakeConnection = setup({
   types: {
     input: {} as { id: string; transport: unknown },
-    context: {} as { id: string; hang: boolean },
+    context: {} as { id: string; mode: unknown; code: number },
     events: {} as { type: 'server.shutdown' } | { type: 'server.terminate' } | { type: 'fail' },
     output: {} as CloseRecord,
   },
@@ -20,19 +25,22 @@ const fakeConnection = setup({
     },
   },
 }).createMachine({
-  context: ({ input }) => ({ id: input.id, hang: input.transport === 'hang' }),
+  context: ({ input }) => ({ id: input.id, mode: input.transport, code: 1001 }),
   initial: 'open',
-  on: { fail: { actions: 'fail' } },
+  on: {
+    fail: { actions: 'fail' },
+    'server.terminate': { guard: ({ context }) => context.mode !== 'deaf', target: '.closed', actions: assign({ code: 4002 }) },
+  },
   states: {
     open: {
       on: {
-        'server.shutdown': [{ guard: ({ context }) => context.hang, target: 'hung' }, { target: 'closed' }],
+        'server.shutdown': [{ guard: ({ context }) => context.mode !== 'ok', target: 'hung' }, { target: 'closed' }],
       },
     },
     hung: {},
     closed: { type: 'final' },
   },
-  output: ({ context }) => ({ id: context.id, code: 1001, reason: 'server shutting down', clean: true, messagesIn: 0, messagesOut: 0, undelivered: 0 }),
+  output: ({ context }) => ({ id: context.id, code: context.code, reason: '', clean: context.code === 1001, ...emptyCounters() }),
 });
 
 function start() {
@@ -45,7 +53,7 @@ function start() {
   const clock = new SimulatedClock();
   const machine = supervisorMachine.provide({
     actors: { listener, signals: fromCallback(() => undefined), connection: fakeConnection as never },
-    delays: { drainTimeout: DRAIN },
+    delays: { drainTimeout: DRAIN, terminateTimeout: TERMINATE },
   });
   const actor = createActor(machine, { clock }).start();
   const connect = (transport: unknown = 'ok') => supervisor!.send({ type: 'listener.connection', transport });
@@ -115,13 +123,27 @@ describe('supervisor machine', () => {
     expect(actor.getSnapshot().value).toBe('draining');
     clock.increment(1);
     expect(actor.getSnapshot().output).toMatchObject({ forced: false, terminated: 1 });
-    expect(actor.getSnapshot().output!.drained.map((r) => r.id)).toEqual(['conn-1']);
+    expect(actor.getSnapshot().output!.drained.map((r) => [r.id, r.code])).toEqual([
+      ['conn-1', 1001],
+      ['conn-2', 4002],
+    ]);
+  });
+
+  it('stops without the records of connections that do not end within terminateTimeout', () => {
+    const { actor, ready, connect, clock } = start();
+    ready();
+    connect('deaf');
+    actor.send({ type: 'server.close' });
+    clock.increment(DRAIN);
+    expect(actor.getSnapshot().value).toBe('terminating');
+    clock.increment(TERMINATE);
+    expect(actor.getSnapshot().output).toEqual({ forced: false, drained: [], terminated: 1 });
   });
 
   it('forces the stop on a second signal during the drain', () => {
     const { actor, ready, connect } = start();
     ready();
-    connect('hang');
+    connect('deaf');
     actor.send({ type: 'signal', signal: 'SIGINT' });
     actor.send({ type: 'signal', signal: 'SIGINT' });
     expect(actor.getSnapshot().output).toEqual({ forced: true, drained: [], terminated: 1 });
