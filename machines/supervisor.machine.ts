@@ -1,10 +1,10 @@
-import { assertEvent, assign, enqueueActions, fromCallback, sendTo, setup, spawnChild } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import type { AnyActorRef, DoneActorEvent, ErrorActorEvent } from 'xstate';
-import { connectionMachine } from './connection.machine';
 import { CloseCode } from '../src/protocol/close-codes';
 import { emptyCounters } from '../src/protocol/events';
 import type {
   CloseRecord,
+  ConnectionsCommand,
   ListenAddress,
   ListenerCommand,
   ShutdownSummary,
@@ -26,15 +26,8 @@ export interface SupervisorContext {
 
 export const CONNECTION_ID_PREFIX = 'conn-';
 
-function connectionRefs(self: AnyActorRef): AnyActorRef[] {
-  const children: Record<string, AnyActorRef> = self.getSnapshot().children;
-  return Object.keys(children)
-    .filter((id) => id.startsWith(CONNECTION_ID_PREFIX))
-    .map((id) => children[id]);
-}
-
-function notProvided<TEvent extends { type: string }>(name: string) {
-  return fromCallback<TEvent, void>(() => {
+function notProvided<TEvent extends { type: string }, TInput = void>(name: string) {
+  return fromCallback<TEvent, TInput>(() => {
     throw new Error(`statewire: the supervisor machine's "${name}" actor was not provided`);
   });
 }
@@ -45,11 +38,12 @@ type ConnectionEnd = DoneActorEvent<CloseRecord> | ErrorActorEvent;
  * The supervisor: `starting -> listening -> draining -> stopped`; past the
  * drain deadline it passes through `terminating`, where the connections still
  * open are terminated and report their close records. It owns the
- * listener and the signal source (both invoked), spawns one connection actor
- * per accepted upgrade, learns of each connection's end by observing its
- * completion or its error, and owns the drain deadline.
+ * listener, the signal source and the connection pool (all invoked), has the
+ * pool start one connection actor per accepted upgrade, with itself as the
+ * parent, learns of each connection's end by observing its completion or its
+ * error, and owns the drain deadline.
  *
- * Provide `listener`, `signals` and `connection` actors and the
+ * Provide `listener`, `signals` and `connections` actors and the
  * `drainTimeout` delay with `.provide()`.
  */
 export const supervisorMachine = setup({
@@ -61,7 +55,7 @@ export const supervisorMachine = setup({
   actors: {
     listener: notProvided<ListenerCommand>('listener'),
     signals: notProvided<{ type: string }>('signals'),
-    connection: connectionMachine,
+    connections: notProvided<ConnectionsCommand, { supervisor: AnyActorRef }>('connections'),
   },
   delays: {
     drainTimeout: 10_000,
@@ -81,17 +75,13 @@ export const supervisorMachine = setup({
       assertEvent(event, 'listener.failed');
       return { error: event.message };
     }),
-    spawnConnection: enqueueActions(({ enqueue, context, event }) => {
+    acceptConnection: enqueueActions(({ enqueue, context, event }) => {
       assertEvent(event, 'listener.connection');
       const id = `${CONNECTION_ID_PREFIX}${context.spawned + 1}`;
       enqueue.assign({ spawned: context.spawned + 1, active: context.active + 1 });
-      enqueue(spawnChild('connection', { id, input: { id, transport: event.transport } }));
+      enqueue.sendTo('connections', { type: 'connections.spawn', id, transport: event.transport } satisfies ConnectionsCommand);
     }),
-    // An ended child stays in the snapshot's children until stopped: release it, or they pile up.
-    countEnded: enqueueActions(({ enqueue, context, event }) => {
-      enqueue.assign({ active: context.active - 1 });
-      enqueue.stopChild((event as unknown as ConnectionEnd).actorId!);
-    }),
+    countEnded: assign(({ context }) => ({ active: context.active - 1 })),
     recordDrained: assign(({ context, event }) => {
       const end = event as unknown as ConnectionEnd;
       const record: CloseRecord =
@@ -103,12 +93,8 @@ export const supervisorMachine = setup({
       return { drained: context.drained };
     }),
     stopAccepting: sendTo('listener', { type: 'listener.drain' } satisfies ListenerCommand),
-    shutdownConnections: enqueueActions(({ enqueue, self }) => {
-      for (const ref of connectionRefs(self)) enqueue.sendTo(ref, { type: 'server.shutdown' });
-    }),
-    terminateConnections: enqueueActions(({ enqueue, self }) => {
-      for (const ref of connectionRefs(self)) enqueue.sendTo(ref, { type: 'server.terminate' });
-    }),
+    shutdownConnections: sendTo('connections', { type: 'connections.shutdown' } satisfies ConnectionsCommand),
+    terminateConnections: sendTo('connections', { type: 'connections.terminate' } satisfies ConnectionsCommand),
     recordTerminated: assign(({ context }) => ({ terminated: context.active })),
     markForced: assign({ forced: true }),
   },
@@ -127,6 +113,7 @@ export const supervisorMachine = setup({
   invoke: [
     { id: 'listener', src: 'listener' },
     { id: 'signals', src: 'signals' },
+    { id: 'connections', src: 'connections', input: ({ self }) => ({ supervisor: self }) },
   ],
   initial: 'starting',
   states: {
@@ -140,7 +127,7 @@ export const supervisorMachine = setup({
     },
     listening: {
       on: {
-        'listener.connection': { actions: 'spawnConnection' },
+        'listener.connection': { actions: 'acceptConnection' },
         'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: 'countEnded' },
         'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: 'countEnded' },
         signal: 'draining',

@@ -143,7 +143,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const stopped = new Promise<ShutdownReport>((resolve, reject) => {
     server.actor.subscribe((snapshot) => {
       if (closing === null && (snapshot.matches('draining') || snapshot.status === 'done')) {
-        if (snapshot.matches('draining')) process.stdout.write('shutting down\n');
+        // With no connection open the supervisor passes through `draining` within one step: test `address` too.
+        if (snapshot.context.address !== null) process.stdout.write('shutting down\n');
         closing = server.close();
         closing.then(resolve, reject);
       }

@@ -3,6 +3,7 @@ import { createActor, toPromise } from 'xstate';
 import type { Actor, InspectionEvent } from 'xstate';
 import { connectionMachine } from '../machines/connection.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
+import { createConnectionPool } from './actors/connections.actor';
 import { createListener } from './actors/listener.actor';
 import { noSignals, processSignals } from './actors/signals.actor';
 import { createSocketBridge } from './actors/socket.actor';
@@ -90,7 +91,7 @@ export function createServer(options: ServerOptions = {}): Server {
     actors: {
       listener: createListener({ host: o.host, port: o.port, path: o.path, maxPayload: o.maxPayload, logger, onClosed: releasePort }),
       signals: o.handleSignals ? processSignals : noSignals,
-      connection,
+      connections: createConnectionPool(connection),
     },
     delays: { drainTimeout: o.drainTimeout },
   });

@@ -22,7 +22,14 @@ export const processSignals = fromCallback<{ type: string }, void>(({ sendBack }
   };
   for (const signal of SIGNALS) process.on(signal, handler);
   return () => {
-    for (const signal of SIGNALS) process.off(signal, handler);
+    // A copy still on its way after a fast drain would get Node's default action (death by signal):
+    // keep swallowing signals for one echo window, on a timer that does not hold the process open.
+    const swallow = (): void => undefined;
+    for (const signal of SIGNALS) {
+      process.off(signal, handler);
+      process.on(signal, swallow);
+    }
+    setTimeout(() => SIGNALS.forEach((signal) => process.off(signal, swallow)), SIGNAL_ECHO_WINDOW_MS).unref();
   };
 });
 

@@ -94,6 +94,12 @@ export type ListenerEvent =
   | { type: 'listener.failed'; message: string }
   | { type: 'listener.connection'; transport: unknown };
 
+/** Commands the supervisor sends to its connection pool. */
+export type ConnectionsCommand =
+  | { type: 'connections.spawn'; id: string; transport: unknown }
+  | { type: 'connections.shutdown' }
+  | { type: 'connections.terminate' };
+
 /** Commands the supervisor sends to its listener. */
 export type ListenerCommand = { type: 'listener.drain' };
 

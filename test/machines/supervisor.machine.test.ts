@@ -1,6 +1,7 @@
 import { assign, createActor, fromCallback, setup, SimulatedClock } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { supervisorMachine } from '../../machines/supervisor.machine';
+import { createConnectionPool } from '../../src/actors/connections.actor';
 import { emptyCounters, type CloseRecord, type ListenerCommand } from '../../src/protocol/events';
 
 const DRAIN = 1000;
@@ -52,13 +53,15 @@ function start() {
   });
   const clock = new SimulatedClock();
   const machine = supervisorMachine.provide({
-    actors: { listener, signals: fromCallback(() => undefined), connection: fakeConnection as never },
+    actors: { listener, signals: fromCallback(() => undefined), connections: createConnectionPool(fakeConnection) },
     delays: { drainTimeout: DRAIN, terminateTimeout: TERMINATE },
   });
   const actor = createActor(machine, { clock }).start();
   const connect = (transport: unknown = 'ok') => supervisor!.send({ type: 'listener.connection', transport });
   const ready = () => supervisor!.send({ type: 'listener.ready', address: ADDRESS });
-  return { actor, clock, listenerCommands, connect, ready, connections: () => Object.keys(actor.getSnapshot().children).filter((id) => id.startsWith('conn-')) };
+  const connection = (id: string): AnyActorRef | undefined => actor.system.get(id);
+  const connections = () => Array.from({ length: actor.getSnapshot().context.spawned }, (_, i) => `conn-${i + 1}`).filter((id) => connection(id) !== undefined);
+  return { actor, clock, listenerCommands, connect, ready, connection, connections };
 }
 
 describe('supervisor machine', () => {
@@ -150,32 +153,32 @@ describe('supervisor machine', () => {
   });
 
   it('releases a connection actor once it has ended', () => {
-    const { actor, ready, connect, connections } = start();
+    const { actor, ready, connect, connections, connection } = start();
     ready();
     connect();
     connect();
-    (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'server.shutdown' });
+    connection('conn-1')!.send({ type: 'server.shutdown' });
     expect(connections()).toEqual(['conn-2']);
     expect(actor.getSnapshot().context.active).toBe(1);
   });
 
   it('survives a connection that fails, and counts it as ended', () => {
-    const { actor, ready, connect, connections } = start();
+    const { actor, ready, connect, connections, connection } = start();
     ready();
     connect();
     connect();
-    (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'fail' });
+    connection('conn-1')!.send({ type: 'fail' });
     expect(actor.getSnapshot().status).toBe('active');
     expect(actor.getSnapshot().context.active).toBe(1);
     expect(connections()).toEqual(['conn-2']);
   });
 
   it('records a connection that fails during the drain as a 1011 close', () => {
-    const { actor, ready, connect } = start();
+    const { actor, ready, connect, connection } = start();
     ready();
     connect('hang');
     actor.send({ type: 'server.close' });
-    (actor.getSnapshot().children['conn-1'] as AnyActorRef).send({ type: 'fail' });
+    connection('conn-1')!.send({ type: 'fail' });
     expect(actor.getSnapshot().output!.drained).toEqual([
       expect.objectContaining({ id: 'conn-1', code: 1011, clean: false }),
     ]);

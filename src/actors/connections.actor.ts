@@ -1,0 +1,50 @@
+import { createActor, fromCallback } from 'xstate';
+import type { AnyActorLogic, AnyActorRef } from 'xstate';
+import type { ConnectionsCommand } from '../protocol/events';
+
+export interface ConnectionPoolInput {
+  /** The actor the connections report to: their completion and errors reach it as `xstate.done.actor.<id>` and `xstate.error.actor.<id>`. */
+  supervisor: AnyActorRef;
+}
+
+/**
+ * Starts and holds the connection actors the supervisor decides to accept.
+ * Each is created with the supervisor as its parent, so the supervisor
+ * observes its end exactly as it would a spawned child's, and inspection sees
+ * it in the supervisor's system. The pool, not the supervisor's snapshot,
+ * holds the references: XState copies a snapshot's `children` on every spawn
+ * and stop, which made accepting a connection O(open connections).
+ */
+export function createConnectionPool(connection: AnyActorLogic) {
+  return fromCallback<ConnectionsCommand, ConnectionPoolInput>(({ input, receive }) => {
+    const live = new Map<string, AnyActorRef>();
+    const broadcast = (type: 'server.shutdown' | 'server.terminate'): void => {
+      for (const actor of [...live.values()]) actor.send({ type });
+    };
+
+    receive((command) => {
+      switch (command.type) {
+        case 'connections.spawn': {
+          const { id, transport } = command;
+          // The systemId makes the connection findable by id: `system.get('conn-1')`.
+          const actor = createActor(connection, { id, systemId: id, parent: input.supervisor, input: { id, transport } });
+          live.set(id, actor);
+          const release = (): void => void live.delete(id);
+          actor.subscribe({ complete: release, error: release });
+          actor.start();
+          break;
+        }
+        case 'connections.shutdown':
+          broadcast('server.shutdown');
+          break;
+        case 'connections.terminate':
+          broadcast('server.terminate');
+          break;
+      }
+    });
+
+    // The supervisor has stopped (drain over, or forced): whatever is still open is terminated.
+    // (An actor with a parent cannot be stopped from outside; it ends itself once its socket is gone.)
+    return () => broadcast('server.terminate');
+  });
+}
