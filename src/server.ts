@@ -6,11 +6,11 @@ import { supervisorMachine } from '../machines/supervisor.machine';
 import { createConnectionPool } from './actors/connections.actor';
 import { createListener } from './actors/listener.actor';
 import { noSignals, processSignals } from './actors/signals.actor';
-import { createSocketBridge } from './actors/socket.actor';
+import { createSocketBridge, type LiveConnection } from './actors/socket.actor';
 import { resolveOptions, type ServerOptions } from './options';
 import { StatewireError } from './protocol/errors';
 import type { CloseRecord, ListenAddress, ShutdownSummary } from './protocol/events';
-import type { Outbox } from './actors/outbox';
+
 import { builtinProtocols } from './protocols';
 
 /** Sums over the close records of a shutdown. */
@@ -52,6 +52,8 @@ export interface Server {
    * A volatile message is dropped for a connection that reads too slowly.
    */
   broadcast(message: string, options?: { volatile?: boolean }): number;
+  /** The open connections by id, with their live counters. */
+  readonly connections: ReadonlyMap<string, LiveConnection>;
   /** The supervisor actor: subscribe to it, or inspect it. */
   readonly actor: Actor<typeof supervisorMachine>;
 }
@@ -72,7 +74,7 @@ export function createServer(options: ServerOptions = {}): Server {
   let releasePort: () => void = () => undefined;
   const portReleased = new Promise<void>((resolve) => (releasePort = resolve));
 
-  const outboxes = new Set<Outbox>();
+  const registry = new Map<string, LiveConnection>();
   const connection = connectionMachine.provide({
     actors: {
       socket: createSocketBridge({
@@ -81,7 +83,7 @@ export function createServer(options: ServerOptions = {}): Server {
         logger,
         outboxLimit: o.outboxLimit,
         outboxPolicy: { reliable: o.slowConsumer, volatile: o.slowConsumerVolatile },
-        outboxes,
+        registry,
       }),
       protocol: protocol.machine,
     },
@@ -125,9 +127,10 @@ export function createServer(options: ServerOptions = {}): Server {
 
   return {
     actor,
+    connections: registry,
     broadcast(message, options) {
-      for (const outbox of outboxes) outbox.push(message, options);
-      return outboxes.size;
+      for (const connection of registry.values()) connection.outbox.push(message, options);
+      return registry.size;
     },
     listen() {
       start();

@@ -19,8 +19,20 @@ export interface SocketBridgeOptions {
   outboxLimit: number;
   /** Overflow policy per message class. */
   outboxPolicy: OutboxPolicy;
-  /** The outboxes of open connections, for server-wide broadcasts. */
-  outboxes?: Set<Outbox>;
+  /** Live connections by id, for broadcasts, metrics and inspection; each is removed when its socket closes. */
+  registry?: Map<string, LiveConnection>;
+}
+
+/** A connection's live counters, readable while it is open (metrics, inspection). */
+export interface LiveConnection {
+  id: string;
+  /** Data messages and bytes read from the client. */
+  messagesIn: number;
+  bytesIn: number;
+  /** Inbound messages read after the connection decided to close. */
+  readAfterClose: number;
+  /** Its outbox: `outbox.stats` counts what was enqueued, written and dropped; `outbox.queued` is its backlog in bytes. */
+  outbox: Outbox;
 }
 
 const VOLATILE = { volatile: true } as const;
@@ -70,7 +82,7 @@ function wsSink(ws: WebSocket): OutboxSink {
  * control events.
  */
 export function createSocketBridge(options: SocketBridgeOptions) {
-  const { protocolName, logger, outboxes } = options;
+  const { protocolName, logger, registry } = options;
   const debug = logger.isLevelEnabled('debug');
 
   return fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
@@ -82,10 +94,8 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       onCongestion: (congested) => sendBack({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
       onOverflow: () => sendBack({ type: 'outbox.overflow' }),
     });
-    outboxes?.add(outbox);
-    let messagesIn = 0;
-    let bytesIn = 0;
-    let readAfterClose = 0;
+    const live: LiveConnection = { id: input.id, messagesIn: 0, bytesIn: 0, readAfterClose: 0, outbox };
+    registry?.set(input.id, live);
     // Inbound messages are taken until statewire decides to close; later ones are counted undelivered.
     let accepting = true;
     let batch: string[] | null = null;
@@ -104,7 +114,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
 
     const onMessage = (data: Buffer, isBinary: boolean): void => {
       if (!accepting) {
-        readAfterClose++;
+        live.readAfterClose++;
         return;
       }
       if (isBinary) {
@@ -116,8 +126,8 @@ export function createSocketBridge(options: SocketBridgeOptions) {
         });
         return;
       }
-      messagesIn++;
-      bytesIn += data.length;
+      live.messagesIn++;
+      live.bytesIn += data.length;
       const text = data.toString();
       if (debug) logger.debug({ connection: input.id, text }, 'message received');
       if (batch === null) {
@@ -135,7 +145,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     const onClose = (code: number, reason: Buffer): void => {
       stopAccepting();
       outbox.close();
-      outboxes?.delete(outbox);
+      registry?.delete(input.id);
       closedSent = true;
       const stats = outbox.stats;
       report({
@@ -143,13 +153,13 @@ export function createSocketBridge(options: SocketBridgeOptions) {
         code,
         reason: reason.toString(),
         counters: {
-          messagesIn,
-          bytesIn,
+          messagesIn: live.messagesIn,
+          bytesIn: live.bytesIn,
           enqueued: stats.enqueued,
           messagesOut: stats.written,
           bytesOut: stats.writtenBytes,
           dropped: { ...stats.dropped },
-          undelivered: { readAfterClose, socketClosed: stats.undelivered },
+          undelivered: { readAfterClose: live.readAfterClose, socketClosed: stats.undelivered },
         },
       });
     };
@@ -201,7 +211,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       // The error listener stays: an 'error' with no listener would crash the process.
       if (!closedSent) {
         outbox.close();
-        outboxes?.delete(outbox);
+        registry?.delete(input.id);
         ws.terminate();
       }
     };
