@@ -23,6 +23,9 @@ Options:
   --slow-consumer POLICY     past the bound: ${OVERFLOW_POLICIES.join(' | ')} (default ${DEFAULTS.slowConsumer})
   --shutdown-report FILE     write the shutdown report as JSON to FILE
   --log-level LEVEL          ${LOG_LEVELS.join(' | ')} (default ${DEFAULTS.logLevel})
+  --inspector                serve the live inspector page at /inspect (default off)
+  --inspector-token TOKEN    require TOKEN (/inspect?token=TOKEN); without it only loopback clients may open it
+  --no-metrics               do not serve Prometheus metrics at /metrics (default on)
   -h, --help                 show this help
 
 SIGINT or SIGTERM drains: open connections close with 1001 after their queued
@@ -70,6 +73,9 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'slow-consumer': { type: 'string' },
         'shutdown-report': { type: 'string' },
         'log-level': { type: 'string' },
+        inspector: { type: 'boolean' },
+        'inspector-token': { type: 'string' },
+        'no-metrics': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -94,6 +100,9 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   if (values['log-level'] !== undefined) options.logLevel = values['log-level'] as ServerOptions['logLevel'];
   if (values['slow-consumer'] !== undefined) options.slowConsumer = values['slow-consumer'] as ServerOptions['slowConsumer'];
   if (values['shutdown-report'] !== undefined) options.shutdownReport = values['shutdown-report'];
+  if (values.inspector) options.inspector = true;
+  if (values['inspector-token'] !== undefined) options.inspectorToken = values['inspector-token'];
+  if (values['no-metrics']) options.metrics = false;
   try {
     const { shutdownReport: _file, ...serverOptions } = options;
     resolveOptions(serverOptions);
@@ -153,6 +162,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const address = await server.listen();
     process.stdout.write(`statewire listening on ${address.url}\n`);
+    if (serverOptions.inspector) process.stdout.write(`statewire inspector on ${new URL('/inspect', address.url.replace(/^ws/, 'http')).href}\n`);
   } catch (error) {
     process.stderr.write(`statewire: ${(error as Error).message}\n`);
     return 1;

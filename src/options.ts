@@ -42,11 +42,20 @@ export interface ServerOptions {
   handleSignals?: boolean;
   /** An XState inspection observer, passed to the root actor: it sees the supervisor, every connection and every protocol actor. */
   inspect?: (event: unknown) => void;
+  /** Serves the built-in inspector page at `GET /inspect` and its event stream at `/inspect/ws`. Default `false`. */
+  inspector?: boolean;
+  /** A token the inspector requires (`/inspect?token=...`); without one, only loopback clients may open it. Default none. */
+  inspectorToken?: string;
+  /** Serves Prometheus metrics at `GET /metrics`. Default `true`. */
+  metrics?: boolean;
 }
 
-export type ResolvedOptions = Required<Omit<ServerOptions, 'inspect'>> & Pick<ServerOptions, 'inspect'>;
+/** Options with no default value. */
+type Unset = 'inspect' | 'inspectorToken';
 
-export const DEFAULTS: Required<Omit<ServerOptions, 'inspect'>> = {
+export type ResolvedOptions = Required<Omit<ServerOptions, Unset>> & Pick<ServerOptions, Unset>;
+
+export const DEFAULTS: Required<Omit<ServerOptions, Unset>> = {
   host: '127.0.0.1',
   port: 3030,
   path: '/ws',
@@ -61,6 +70,8 @@ export const DEFAULTS: Required<Omit<ServerOptions, 'inspect'>> = {
   slowConsumerVolatile: 'drop-newest',
   logLevel: 'info',
   handleSignals: false,
+  inspector: false,
+  metrics: true,
 };
 
 function bad(message: string): never {
@@ -94,6 +105,12 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) bad(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(o.logLevel)}`);
   if (typeof o.handleSignals !== 'boolean') bad('handleSignals must be a boolean');
   if (o.inspect !== undefined && typeof o.inspect !== 'function') bad('inspect must be a function');
+  if (typeof o.inspector !== 'boolean') bad('inspector must be a boolean');
+  if (typeof o.metrics !== 'boolean') bad('metrics must be a boolean');
+  if (o.inspectorToken !== undefined) {
+    if (typeof o.inspectorToken !== 'string' || o.inspectorToken === '') bad('inspectorToken must be a non-empty string');
+    if (!o.inspector) bad('inspectorToken needs the inspector turned on');
+  }
   return o;
 }
 

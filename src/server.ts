@@ -1,4 +1,5 @@
 import pino from 'pino';
+import type { Registry } from 'prom-client';
 import { createActor, toPromise } from 'xstate';
 import type { Actor, InspectionEvent } from 'xstate';
 import { connectionMachine } from '../machines/connection.machine';
@@ -8,6 +9,7 @@ import { createListener } from './actors/listener.actor';
 import { noSignals, processSignals } from './actors/signals.actor';
 import { createSocketBridge, type LiveConnection } from './actors/socket.actor';
 import { resolveOptions, type ServerOptions } from './options';
+import { createObservability } from './observe';
 import { StatewireError } from './protocol/errors';
 import type { CloseRecord, ListenAddress, ShutdownSummary } from './protocol/events';
 
@@ -56,6 +58,8 @@ export interface Server {
   readonly connections: ReadonlyMap<string, LiveConnection>;
   /** The supervisor actor: subscribe to it, or inspect it. */
   readonly actor: Actor<typeof supervisorMachine>;
+  /** This server's own Prometheus registry (served at `GET /metrics`; null with `metrics: false`): add your metrics to it. */
+  readonly metrics: Registry | null;
 }
 
 /**
@@ -75,6 +79,13 @@ export function createServer(options: ServerOptions = {}): Server {
   const portReleased = new Promise<void>((resolve) => (releasePort = resolve));
 
   const registry = new Map<string, LiveConnection>();
+  const observability = createObservability({
+    logger,
+    connections: registry,
+    metrics: o.metrics,
+    inspector: o.inspector,
+    ...(o.inspectorToken === undefined ? {} : { inspectorToken: o.inspectorToken }),
+  });
   const connection = connectionMachine.provide({
     actors: {
       socket: createSocketBridge({
@@ -91,9 +102,17 @@ export function createServer(options: ServerOptions = {}): Server {
   });
   const machine = supervisorMachine.provide({
     actors: {
-      listener: createListener({ host: o.host, port: o.port, path: o.path, maxPayload: o.maxPayload, logger, onClosed: releasePort }),
+      listener: createListener({
+        host: o.host,
+        port: o.port,
+        path: o.path,
+        maxPayload: o.maxPayload,
+        logger,
+        onClosed: releasePort,
+        ...observability.listener,
+      }),
       signals: o.handleSignals ? processSignals : noSignals,
-      connections: createConnectionPool(connection),
+      connections: createConnectionPool(connection, observability.pool),
     },
     delays: { drainTimeout: o.drainTimeout },
   });
@@ -109,6 +128,7 @@ export function createServer(options: ServerOptions = {}): Server {
       }
     }),
   });
+  observability.attach(actor);
   let drainStartedAt: number | null = null;
   actor.subscribe({
     next: (snapshot) => {
@@ -128,6 +148,7 @@ export function createServer(options: ServerOptions = {}): Server {
   return {
     actor,
     connections: registry,
+    metrics: observability.registry,
     broadcast(message, options) {
       for (const connection of registry.values()) connection.outbox.push(message, options);
       return registry.size;

@@ -1,10 +1,19 @@
 import { createActor, fromCallback } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
-import type { ConnectionsCommand } from '../protocol/events';
+import { CloseCode } from '../protocol/close-codes';
+import { emptyCounters, type CloseRecord, type ConnectionsCommand } from '../protocol/events';
 
 export interface ConnectionPoolInput {
   /** The actor the connections report to: their completion and errors reach it as `xstate.done.actor.<id>` and `xstate.error.actor.<id>`. */
   supervisor: AnyActorRef;
+}
+
+/** Lifecycle hooks (logs, metrics, the inspector); never called per message. */
+export interface ConnectionPoolHooks {
+  /** A connection actor has started. */
+  onStarted?: (id: string) => void;
+  /** A connection actor has ended, with its close record (code 1011 if it failed instead). */
+  onEnded?: (record: CloseRecord) => void;
 }
 
 /**
@@ -15,7 +24,7 @@ export interface ConnectionPoolInput {
  * holds the references: XState copies a snapshot's `children` on every spawn
  * and stop, which made accepting a connection O(open connections).
  */
-export function createConnectionPool(connection: AnyActorLogic) {
+export function createConnectionPool(connection: AnyActorLogic, hooks: ConnectionPoolHooks = {}) {
   return fromCallback<ConnectionsCommand, ConnectionPoolInput>(({ input, receive }) => {
     const live = new Map<string, AnyActorRef>();
     const broadcast = (type: 'server.shutdown' | 'server.terminate'): void => {
@@ -29,9 +38,16 @@ export function createConnectionPool(connection: AnyActorLogic) {
           // The systemId makes the connection findable by id: `system.get('conn-1')`.
           const actor = createActor(connection, { id, systemId: id, parent: input.supervisor, input: { id, transport } });
           live.set(id, actor);
-          const release = (): void => void live.delete(id);
-          actor.subscribe({ complete: release, error: release });
+          const release = (record: CloseRecord): void => {
+            live.delete(id);
+            hooks.onEnded?.(record);
+          };
+          actor.subscribe({
+            complete: () => release(actor.getSnapshot().output as CloseRecord),
+            error: (error) => release({ id, code: CloseCode.InternalError, reason: String(error), clean: false, ...emptyCounters() }),
+          });
           actor.start();
+          hooks.onStarted?.(id);
           break;
         }
         case 'connections.shutdown':

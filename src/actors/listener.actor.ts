@@ -24,6 +24,8 @@ export interface ListenerOptions {
   upgradeRoutes?: ReadonlyMap<string, UpgradeRoute>;
   /** Called once the HTTP server has closed and released its port. */
   onClosed?: () => void;
+  /** Called with the HTTP status of every upgrade refused before the handshake (404, 503), e.g. for metrics. */
+  onRefused?: (status: number) => void;
 }
 
 const HEALTH_PATH = '/healthz';
@@ -35,7 +37,7 @@ function pathOf(request: IncomingMessage): string {
 }
 
 /** Answers an upgrade request with a plain HTTP status before any WebSocket exists. */
-function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   const body = `${message}\n`;
   socket.on('error', () => undefined);
   socket.end(
@@ -69,8 +71,12 @@ export function createListener(options: ListenerOptions) {
 
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const route = options.upgradeRoutes?.get(pathOf(request));
-      if (pathOf(request) !== path && route === undefined) return refuseUpgrade(socket, 404, 'Not Found');
-      if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
+      const refuse = (status: number, message: string): void => {
+        options.onRefused?.(status);
+        refuseUpgrade(socket, status, message);
+      };
+      if (pathOf(request) !== path && route === undefined) return refuse(404, 'Not Found');
+      if (draining) return refuse(503, 'Service Unavailable');
       if (route !== undefined) return route(request, socket, head);
       wss.handleUpgrade(request, socket, head, (ws) => {
         if (draining) {

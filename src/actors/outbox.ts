@@ -115,7 +115,9 @@ export class Outbox {
     this.schedule = options.schedule ?? nextTick;
     this.input.subscribe((message) => this.enqueue(message));
     sink.onDrain(() => {
-      if (this.congested) this.flush();
+      if (!this.congested) return;
+      if (this.queue.length > 0) this.flush();
+      else this.setCongested(this.sink.bufferedAmount() >= this.window);
     });
   }
 
@@ -127,6 +129,11 @@ export class Outbox {
   /** Bytes queued here and not yet handed to the socket. */
   get queued(): number {
     return this.queuedBytes;
+  }
+
+  /** What counts against the limit: bytes queued here plus the socket's unsent bytes. */
+  get backlog(): number {
+    return this.queuedBytes + this.sink.bufferedAmount();
   }
 
   /** Messages queued here and not yet handed to the socket. */
@@ -157,7 +164,8 @@ export class Outbox {
     this.stats.written += batch.length;
     this.stats.writtenBytes += this.queuedBytes;
     this.clearQueue();
-    if (this.congested && this.sink.bufferedAmount() < this.window) this.setCongested(false);
+    // Congested while the socket holds a window of unsent bytes; the drain listener flows it again.
+    this.setCongested(this.sink.bufferedAmount() >= this.window);
   }
 
   /** Completes the channel: later pushes are refused, and what is still queued is counted undelivered. */
@@ -174,6 +182,7 @@ export class Outbox {
     this.stats.enqueued++;
     this.stats.enqueuedBytes += message.bytes;
     if (this.queuedBytes + this.sink.bufferedAmount() > this.limit || this.overflowed) {
+      this.setCongested(true);
       if (!this.overflow(message)) return;
     }
     this.queue.push(message);

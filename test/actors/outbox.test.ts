@@ -126,7 +126,7 @@ describe('Outbox', () => {
       state.buffered = 11;
       outbox.push('a');
       outbox.push('b');
-      expect(events).toEqual(['overflow']);
+      expect(events).toEqual(['congested', 'overflow']);
       expect(outbox.stats.dropped.close).toBe(2);
       state.buffered = 0;
       outbox.push('c');
@@ -173,10 +173,20 @@ describe('Outbox', () => {
       const { outbox, events, state } = setup({ limit: 1 });
       state.buffered = 2;
       outbox.push('tick', { volatile: true });
-      expect(events).toEqual([]);
+      expect(events).toEqual(['congested']);
       expect(outbox.stats.dropped['drop-newest']).toBe(1);
       outbox.push('order');
-      expect(events).toEqual(['overflow']);
+      expect(events).toEqual(['congested', 'overflow']);
+    });
+
+    it('reports congestion while the socket holds a window of unsent bytes after a write, and flowing once it drains', () => {
+      const { outbox, turn, state, drain, events } = setup({ limit: 1000, window: 4 });
+      state.bufferOnWrite = true;
+      outbox.push('abcd');
+      turn.run();
+      expect(events).toEqual(['congested']);
+      drain();
+      expect(events).toEqual(['congested', 'flowing']);
     });
   });
 

@@ -1,0 +1,148 @@
+import type { WebSocket } from 'ws';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { CloseCode } from '../../src/protocol/close-codes';
+import type { CloseRecord } from '../../src/protocol/events';
+import type { Server } from '../../src/server';
+import { cleanup, closed, connect, startServer } from './helpers';
+
+afterEach(cleanup);
+
+const KIB64 = 'x'.repeat(64 * 1024);
+
+/** Stops reading: the client's socket no longer drains the kernel buffer, so the server's writes back up. */
+function stopReading(client: WebSocket): void {
+  (client as unknown as { _socket: { pause(): void } })._socket.pause();
+}
+function resumeReading(client: WebSocket): void {
+  (client as unknown as { _socket: { resume(): void } })._socket.resume();
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Pushes 64 KiB messages into one connection's outbox as fast as the event loop allows, until `until()` or `max` pushes. */
+async function flood(server: Server, id: string, until: () => boolean, max = 20_000, onTurn?: () => void): Promise<number> {
+  let pushed = 0;
+  while (pushed < max && !until()) {
+    const connection = server.connections.get(id);
+    if (connection === undefined) break;
+    for (let k = 0; k < 8; k++, pushed++) connection.outbox.push(KIB64);
+    onTurn?.();
+    await turn();
+  }
+  return pushed;
+}
+
+function connectionState(server: Server, id: string) {
+  return (server.actor.system.get(id) as { getSnapshot(): { value: unknown } } | undefined)?.getSnapshot().value;
+}
+
+/** Collects the close records (machine outputs) of connections as they end. */
+function recordsOf(server: Server): Map<string, CloseRecord> {
+  const records = new Map<string, CloseRecord>();
+  server.actor.system.inspect({
+    next: (event: InspectionEvent) => {
+      const id = (event.actorRef as AnyActorRef).id;
+      if (event.type !== '@xstate.snapshot' || !id.startsWith('conn-')) return;
+      const snapshot = event.snapshot as { status: string; output?: CloseRecord };
+      if (snapshot.status === 'done') records.set(id, snapshot.output!);
+    },
+  });
+  return records;
+}
+
+describe('slow consumers', () => {
+  it('closes a client that stops reading with 4003 within a second of passing the bound, while 100 healthy clients get every message', async () => {
+    const limit = 1024 * 1024;
+    const { server, url } = await startServer({ outboxLimit: limit, closeTimeout: 300 });
+    const records = recordsOf(server);
+    const slow = await connect(url);
+    const healthy = await Promise.all(Array.from({ length: 100 }, () => connect(url)));
+    const got = healthy.map((client) => {
+      const messages: string[] = [];
+      client.on('message', (data) => messages.push(data.toString()));
+      return messages;
+    });
+    stopReading(slow);
+    const rssBefore = process.memoryUsage().rss;
+
+    let maxBacklog = 0;
+    let crossedAt: number | null = null;
+    let closingAt: number | null = null;
+    let broadcasts = 0;
+    const deadline = Date.now() + 10_000;
+    await flood(server, 'conn-1', () => Date.now() > deadline, 100_000, () => {
+      const connection = server.connections.get('conn-1')!;
+      maxBacklog = Math.max(maxBacklog, connection.outbox.backlog);
+      if (crossedAt === null && connection.outbox.backlog > limit) crossedAt = Date.now();
+      if (closingAt === null && connectionState(server, 'conn-1') === 'closing') closingAt = Date.now();
+      server.broadcast(`tick:${broadcasts++}`);
+    });
+
+    expect(maxBacklog).toBeLessThanOrEqual(limit + KIB64.length);
+    expect(crossedAt).not.toBeNull();
+    expect(closingAt).not.toBeNull();
+    expect(closingAt! - crossedAt!).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+    // Its close frame cannot reach a client that does not read: it was terminated after closeTimeout, reported as a slow consumer.
+    expect(records.get('conn-1')).toMatchObject({ code: CloseCode.SlowConsumer, clean: false });
+    const record = records.get('conn-1')!;
+    expect(record.dropped.close).toBeGreaterThan(0);
+    expect(record.enqueued).toBe(record.messagesOut + record.dropped.close + record.undelivered.socketClosed);
+
+    const expected = Array.from({ length: broadcasts }, (_, i) => `tick:${i}`);
+    while (got.some((messages) => messages.length < broadcasts)) await new Promise((resolve) => setTimeout(resolve, 10));
+    got.forEach((messages) => expect(messages).toEqual(expected));
+
+    const report = await server.close();
+    expect(report.drained).toHaveLength(100);
+    expect(report.drained.every((r) => r.code === 1001 && r.messagesOut === broadcasts)).toBe(true);
+  });
+
+  it.each(['drop-newest', 'drop-oldest'] as const)('keeps a slow client open under %s, dropping within the bound and delivering in order once it reads again', async (policy) => {
+    const { server, url } = await startServer({ outboxLimit: 256 * 1024, slowConsumer: policy });
+    const slow = await connect(url);
+    stopReading(slow);
+    let n = 0;
+    const live = () => server.connections.get('conn-1')!;
+    while (live().outbox.stats.dropped[policy] === 0 && n < 20_000) {
+      for (let k = 0; k < 8; k++) live().outbox.push(`${n++}:${KIB64}`);
+      await turn();
+    }
+    expect(live().outbox.stats.dropped[policy]).toBeGreaterThan(0);
+    expect(live().outbox.backlog).toBeLessThanOrEqual(256 * 1024 + KIB64.length + 16);
+
+    const received: number[] = [];
+    slow.on('message', (data) => received.push(Number(data.toString().split(':', 1)[0])));
+    resumeReading(slow);
+    live().outbox.push(`${n}:last`);
+    while (received.at(-1) !== n) await new Promise((resolve) => setTimeout(resolve, 10));
+    const sorted = [...received].sort((a, b) => a - b);
+    expect(received).toEqual(sorted);
+    const { stats } = live().outbox;
+    expect(received.length + stats.dropped[policy]).toBe(n + 1);
+    expect(slow.readyState).toBe(slow.OPEN);
+  });
+
+  it('shows congestion in the connection machine, keeps answering pings, and still sends the close frame after the backlog', async () => {
+    const { server, url } = await startServer({ outboxLimit: 512 * 1024, slowConsumer: 'drop-newest', heartbeatInterval: 30, pongTimeout: 2000 });
+    const slow = await connect(url);
+    stopReading(slow);
+    await flood(server, 'conn-1', () => (connectionState(server, 'conn-1') as { open?: { flow?: string } })?.open?.flow === 'congested');
+    expect(connectionState(server, 'conn-1')).toMatchObject({ open: { flow: 'congested' } });
+
+    // The client answers pings from its side while it reads nothing: the connection is not reaped.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(server.connections.has('conn-1')).toBe(true);
+
+    const messages: string[] = [];
+    slow.on('message', (data) => messages.push(data.toString()));
+    const done = closed(slow);
+    const report = server.close();
+    resumeReading(slow);
+    expect(await done).toEqual({ code: 1001, reason: 'server shutting down' });
+    const [record] = (await report).drained;
+    expect(record).toMatchObject({ code: 1001, clean: true });
+    expect(messages.length).toBe(record.messagesOut);
+    expect(record.undelivered.socketClosed).toBe(0);
+  });
+});
