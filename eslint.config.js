@@ -14,6 +14,11 @@ module.exports = tseslint.config(
     },
   },
   {
+    // Plain CommonJS scripts (test fixtures run as child processes).
+    files: ['**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/protocol/**/*.ts'],
     rules: restrict([{ regex: '^(?!\\./)', message: 'src/protocol is the leaf vocabulary: it imports nothing but itself.' }]),
   },
