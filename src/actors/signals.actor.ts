@@ -24,10 +24,11 @@ export const processSignals = fromCallback<{ type: string }, void>(({ sendBack }
   return () => {
     // A copy still on its way after a fast drain would get Node's default action (death by signal):
     // keep swallowing signals for one echo window, on a timer that does not hold the process open.
+    // Added before the handler goes: for an instant with no listener Node would restore the default action.
     const swallow = (): void => undefined;
     for (const signal of SIGNALS) {
-      process.off(signal, handler);
       process.on(signal, swallow);
+      process.off(signal, handler);
     }
     setTimeout(() => SIGNALS.forEach((signal) => process.off(signal, swallow)), SIGNAL_ECHO_WINDOW_MS).unref();
   };
