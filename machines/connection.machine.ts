@@ -1,32 +1,45 @@
-import { assertEvent, assign, fromCallback, sendTo, setup } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
-import type {
-  CloseRecord,
-  ConnectionEvent,
-  ProtocolInput,
-  SocketCommand,
-} from '../src/protocol/events';
+import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketCommand } from '../src/protocol/events';
 
 /** What the supervisor hands a new connection actor. */
 export interface ConnectionInput {
   id: string;
-  /** The accepted socket, opaque to the machine; only the socket bridge looks inside. */
+  /** The upgrade request and its socket, opaque to the machine; only the socket bridge and `authenticate` look inside. */
   transport: unknown;
+  /** Whether an `authenticate` hook decides on the upgrade. Default false: the connection goes straight to upgrading. */
+  authenticate?: boolean;
+  /** Protocol restarts allowed within `restartWindow` before the connection closes with 1011. Default 5. */
+  maxRestarts?: number;
+  /** Handed to the protocol: topics it may hold. Default 100. */
+  maxTopics?: number;
 }
 
 /** What the socket bridge actor receives as input. */
 export interface SocketBridgeInput {
   id: string;
   transport: unknown;
-  /** The protocol actor the bridge hands inbound messages to, and whose emitted events it wires. */
-  protocol: AnyActorRef;
+}
+
+/** How `authenticate` refuses an upgrade: with an HTTP status (401 by default, or 403). */
+export interface AuthRejection {
+  status?: number;
+  message?: string;
 }
 
 export interface ConnectionContext {
   id: string;
   transport: unknown;
-  protocol: AnyActorRef;
+  authenticate: boolean;
+  /** What `authenticate` returned; handed to the protocol as input. */
+  identity: unknown;
+  /** The protocol actor, once the upgrade is under way. */
+  protocol: AnyActorRef | null;
+  /** Protocol restarts within the current `restartWindow`. */
+  restarts: number;
+  maxRestarts: number;
+  maxTopics: number;
   /** The close code and reason statewire chose, once it has decided to close. */
   code: number | null;
   reason: string;
@@ -39,35 +52,75 @@ function notProvided<TEvent extends { type: string }, TInput>(name: string) {
   });
 }
 
+function protocolInput(context: ConnectionContext): ProtocolActorInput {
+  return { connectionId: context.id, identity: context.identity, maxTopics: context.maxTopics };
+}
+
+const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseTimeout, CloseCode.DrainTimeout]);
+
 /**
- * One connection: `connecting -> open -> closing -> closed`. It sees only
- * lifecycle and control events; data messages go from the socket bridge
- * straight to the protocol actor and from it straight into the outbox.
+ * One connection: `connecting -> open -> closing -> closed`. `connecting`
+ * covers authentication and the upgrade; `open` runs three regions at once:
+ * the heartbeat, the outbox's flow (a slow consumer shows as `congested`)
+ * and the protocol actor, restarted fresh when it crashes until its budget
+ * is spent. It sees only lifecycle and control events; data messages go from
+ * the socket bridge straight to the protocol actor and from it straight into
+ * the outbox.
  *
- * Provide `socket` (the bridge to a real socket) and `protocol` (a protocol
- * machine) with `.provide({ actors })`; delays `heartbeatInterval`,
- * `pongTimeout` and `closeTimeout` likewise.
+ * Provide `socket` (the bridge to a real socket), `protocol` (a protocol
+ * machine) and `authenticate` with `.provide({ actors })`; delays
+ * `heartbeatInterval`, `pongTimeout`, `closeTimeout` and `restartWindow`
+ * likewise.
  */
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
-    events: {} as ConnectionEvent,
+    events: {} as ConnectionEvent | { type: 'protocol.restartExpired' },
     input: {} as ConnectionInput,
     output: {} as CloseRecord,
   },
   actors: {
     socket: notProvided<SocketCommand, SocketBridgeInput>('socket'),
-    protocol: notProvided<ProtocolInput, void>('protocol') as AnyActorLogic,
+    protocol: notProvided<{ type: string }, ProtocolActorInput>('protocol') as AnyActorLogic,
+    authenticate: fromPromise<unknown, { transport: unknown }>(async () => null),
   },
   delays: {
     heartbeatInterval: 25_000,
     pongTimeout: 10_000,
     closeTimeout: 5_000,
+    restartWindow: 10_000,
   },
   guards: {
     isSlowConsumer: ({ context }) => context.code === CloseCode.SlowConsumer,
+    skipsAuthentication: ({ context }) => !context.authenticate,
+    hasRestartBudget: ({ context }) => context.restarts < context.maxRestarts,
   },
   actions: {
+    recordIdentity: assign(({ event }) => ({ identity: (event as unknown as { output: unknown }).output })),
+    startProtocol: enqueueActions(({ enqueue, context }) => {
+      enqueue.assign({
+        protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
+      });
+      enqueue.sendTo('socket', ({ context: next }) => ({ type: 'socket.protocol' as const, protocol: next.protocol, restarted: false }));
+    }),
+    upgrade: sendTo('socket', { type: 'socket.upgrade' }),
+    refuse: sendTo('socket', ({ context }) => ({ type: 'socket.refuse' as const, status: context.code! - 4000, message: context.reason })),
+    decideRejection: assign(({ event }) => {
+      const error = (event as unknown as { error: AuthRejection | undefined }).error;
+      const status = error?.status === 403 ? 403 : 401;
+      return { code: 4000 + status, reason: error?.message ?? (status === 403 ? 'forbidden' : 'unauthorized') };
+    }),
+    decideUnavailable: assign({ code: CloseCode.UpgradeUnavailable, reason: 'server shutting down' }),
+    restartProtocol: enqueueActions(({ enqueue, context }) => {
+      enqueue.stopChild('protocol');
+      enqueue.assign({
+        restarts: context.restarts + 1,
+        protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
+      });
+      enqueue.sendTo('socket', ({ context: next }) => ({ type: 'socket.protocol' as const, protocol: next.protocol, restarted: true }));
+      enqueue.raise({ type: 'protocol.restartExpired' }, { delay: 'restartWindow' });
+    }),
+    forgetRestart: assign(({ context }) => ({ restarts: context.restarts - 1 })),
     sendPing: sendTo('socket', { type: 'socket.ping' }),
     sendClose: sendTo('socket', ({ context }) => ({
       type: 'socket.close' as const,
@@ -84,34 +137,37 @@ export const connectionMachine = setup({
       assertEvent(event, 'socket.failed');
       return { code: event.failure.closeCode, reason: event.failure.message };
     }),
-    decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed' }),
+    decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed beyond its restart budget' }),
     decideSlowConsumer: assign({ code: CloseCode.SlowConsumer, reason: 'slow consumer: outbox limit reached' }),
     decideHeartbeatTimeout: assign({ code: CloseCode.HeartbeatTimeout, reason: 'no pong within pongTimeout' }),
     decideCloseTimeout: assign({ code: CloseCode.CloseTimeout, reason: 'no close frame within closeTimeout' }),
     decideDrainTimeout: assign({ code: CloseCode.DrainTimeout, reason: 'drain deadline passed' }),
     recordClose: assign(({ context, event }) => {
       assertEvent(event, 'socket.closed');
-      const e = event;
       // A close statewire decided wins over what the peer echoed; otherwise the peer's code.
-      const code = context.code ?? e.code;
-      const terminated = code === CloseCode.HeartbeatTimeout || code === CloseCode.CloseTimeout || code === CloseCode.DrainTimeout;
+      const code = context.code ?? event.code;
       return {
         record: {
           id: context.id,
           code,
-          reason: context.code === null ? e.reason : context.reason,
-          clean: !terminated && e.code !== CloseCode.Abnormal,
-          ...e.counters,
+          reason: context.code === null ? event.reason : context.reason,
+          clean: !TERMINATED.has(code) && event.code !== CloseCode.Abnormal,
+          ...event.counters,
         },
       };
     }),
   },
 }).createMachine({
   id: 'connection',
-  context: ({ input, spawn }) => ({
+  context: ({ input }) => ({
     id: input.id,
     transport: input.transport,
-    protocol: spawn('protocol', { id: 'protocol' }),
+    authenticate: input.authenticate ?? false,
+    identity: null,
+    protocol: null,
+    restarts: 0,
+    maxRestarts: input.maxRestarts ?? 5,
+    maxTopics: input.maxTopics ?? 100,
     code: null,
     reason: '',
     record: null,
@@ -119,7 +175,7 @@ export const connectionMachine = setup({
   invoke: {
     id: 'socket',
     src: 'socket',
-    input: ({ context }) => ({ id: context.id, transport: context.transport, protocol: context.protocol }),
+    input: ({ context }) => ({ id: context.id, transport: context.transport }),
   },
   on: {
     'socket.closed': { target: '.closed', actions: 'recordClose' },
@@ -127,11 +183,36 @@ export const connectionMachine = setup({
   initial: 'connecting',
   states: {
     connecting: {
+      initial: 'admitting',
+      states: {
+        admitting: {
+          always: [{ guard: 'skipsAuthentication', target: 'upgrading' }, { target: 'authenticating' }],
+        },
+        authenticating: {
+          invoke: {
+            src: 'authenticate',
+            input: ({ context }) => ({ transport: context.transport }),
+            onDone: { target: 'upgrading', actions: 'recordIdentity' },
+            onError: { target: '#connection.rejected', actions: 'decideRejection' },
+          },
+          on: {
+            'server.shutdown': { target: '#connection.rejected', actions: 'decideUnavailable' },
+          },
+        },
+        upgrading: {
+          entry: ['startProtocol', 'upgrade'],
+          on: {
+            'socket.open': '#connection.open',
+            'server.shutdown': { target: '#connection.closing', actions: 'decideShutdown' },
+          },
+        },
+      },
       on: {
-        'socket.open': 'open',
-        'server.shutdown': { target: 'closing', actions: 'decideShutdown' },
         'server.terminate': { target: 'terminating', actions: 'decideDrainTimeout' },
       },
+    },
+    rejected: {
+      entry: 'refuse',
     },
     open: {
       type: 'parallel',
@@ -158,6 +239,20 @@ export const connectionMachine = setup({
             congested: { on: { 'outbox.flowing': 'flowing' } },
           },
         },
+        protocol: {
+          initial: 'running',
+          states: {
+            running: {
+              on: {
+                'xstate.error.actor.protocol': [
+                  { guard: 'hasRestartBudget', target: 'running', reenter: true, actions: 'restartProtocol' },
+                  { target: '#connection.closing', actions: 'decideProtocolFailure' },
+                ],
+                'protocol.restartExpired': { actions: 'forgetRestart' },
+              },
+            },
+          },
+        },
       },
       on: {
         'server.shutdown': { target: 'closing', actions: 'decideShutdown' },
@@ -165,7 +260,6 @@ export const connectionMachine = setup({
         'protocol.close': { target: 'closing', actions: 'decideProtocolClose' },
         'socket.failed': { target: 'closing', actions: 'decideFailure' },
         'outbox.overflow': { target: 'closing', actions: 'decideSlowConsumer' },
-        'xstate.error.actor.protocol': { target: 'closing', actions: 'decideProtocolFailure' },
       },
     },
     closing: {

@@ -79,7 +79,7 @@ export const supervisorMachine = setup({
       assertEvent(event, 'listener.connection');
       const id = `${CONNECTION_ID_PREFIX}${context.spawned + 1}`;
       enqueue.assign({ spawned: context.spawned + 1, active: context.active + 1 });
-      enqueue.sendTo('connections', { type: 'connections.spawn', id, transport: event.transport } satisfies ConnectionsCommand);
+      enqueue.sendTo('connections', { type: 'connections.spawn', id, transport: event.transport, protocol: event.protocol } satisfies ConnectionsCommand);
     }),
     countEnded: assign(({ context }) => ({ active: context.active - 1 })),
     recordDrained: assign(({ context, event }) => {

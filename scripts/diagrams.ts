@@ -16,12 +16,14 @@ import { toMermaid } from '../src/diagram/mermaid';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { connectionMachine } from '../machines/connection.machine';
 import { echoMachine } from '../machines/protocols/echo.machine';
+import { topicsMachine } from '../machines/protocols/topics.machine';
 
 /** The machines to draw, in README order: adding one is one line. */
 export const MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }> = [
   { name: 'supervisor', machine: supervisorMachine },
   { name: 'connection', machine: connectionMachine },
   { name: 'echo', machine: echoMachine },
+  { name: 'topics', machine: topicsMachine },
 ];
 
 export const REPO_ROOT = path.resolve(__dirname, '..');

@@ -1,5 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { StatewireError } from './protocol/errors';
 import type { OverflowPolicy } from './protocol/events';
+import type { Broker } from './broker/broker';
+import { builtinProtocols, type ProtocolDefinition } from './protocols';
 
 export const OVERFLOW_POLICIES = ['close', 'drop-newest', 'drop-oldest'] as const satisfies readonly OverflowPolicy[];
 
@@ -7,8 +10,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The protocols statewire ships. */
-export const PROTOCOLS = ['echo'] as const;
-export type ProtocolName = (typeof PROTOCOLS)[number];
+export const PROTOCOLS = Object.keys(builtinProtocols) as (keyof typeof builtinProtocols)[];
+export type ProtocolName = keyof typeof builtinProtocols;
 
 /** Options of `createServer`; every one has a default. */
 export interface ServerOptions {
@@ -18,8 +21,30 @@ export interface ServerOptions {
   port?: number;
   /** Path WebSocket upgrades are accepted on. Default `/ws`. */
   path?: string;
-  /** The protocol served. Default `echo`. */
-  protocol?: ProtocolName;
+  /** The protocol served at `path`; every protocol is also served at `/<name>` and by subprotocol. Default `echo`. */
+  protocol?: string;
+  /** Where topics live. Default: an in-memory broker of this server. */
+  broker?: Broker;
+  /** Protocols to serve besides the built-in `echo` and `topics`, by name (made with `defineProtocol`). */
+  protocols?: Record<string, ProtocolDefinition>;
+  /**
+   * Decides on each upgrade before any WebSocket exists: resolve with an
+   * identity (handed to the protocol as `input.identity`), or throw/reject to
+   * refuse with HTTP 401 (or 403 when the error has `status: 403`).
+   */
+  authenticate?: (request: IncomingMessage) => unknown;
+  /** Origins browsers may connect from (`https://app.example`); others get 403. Default: any. */
+  allowOrigins?: string[];
+  /** Refuse upgrades without an Origin header (non-browser clients) with 403. Default `false`. */
+  requireOrigin?: boolean;
+  /** Topics one connection may hold on the topics protocol. Default 100. */
+  maxTopics?: number;
+  /** json protocols: bad frames answered with an error frame in a row before the connection closes with 1008. Default 10. */
+  badFrameTolerance?: number;
+  /** Protocol restarts after crashes allowed within `restartWindow` ms before the connection closes with 1011. Default 5. */
+  maxRestarts?: number;
+  /** Default 10000. */
+  restartWindow?: number;
   /** Largest message accepted, in bytes; a bigger one closes the connection with 1009. Default 1 MiB. */
   maxPayload?: number;
   /** Milliseconds between heartbeat pings. Default 25000. */
@@ -40,8 +65,12 @@ export interface ServerOptions {
   logLevel?: LogLevel;
   /** Whether SIGINT and SIGTERM start the graceful drain (a second one forces exit). Default `false`; the CLI sets it. */
   handleSignals?: boolean;
-  /** An XState inspection observer, passed to the root actor: it sees the supervisor, every connection and every protocol actor. */
-  inspect?: (event: unknown) => void;
+  /**
+   * An XState inspection observer (a function, or an observer object such as
+   * `@statelyai/inspect`'s `inspector.inspect`), passed to the root actor: it
+   * sees the supervisor, every connection and every protocol actor.
+   */
+  inspect?: ((event: unknown) => void) | { next?: (event: unknown) => void };
   /** Serves the built-in inspector page at `GET /inspect` and its event stream at `/inspect/ws`. Default `false`. */
   inspector?: boolean;
   /** A token the inspector requires (`/inspect?token=...`); without one, only loopback clients may open it. Default none. */
@@ -51,7 +80,7 @@ export interface ServerOptions {
 }
 
 /** Options with no default value. */
-type Unset = 'inspect' | 'inspectorToken';
+type Unset = 'inspect' | 'inspectorToken' | 'authenticate' | 'allowOrigins' | 'broker';
 
 export type ResolvedOptions = Required<Omit<ServerOptions, Unset>> & Pick<ServerOptions, Unset>;
 
@@ -72,6 +101,12 @@ export const DEFAULTS: Required<Omit<ServerOptions, Unset>> = {
   handleSignals: false,
   inspector: false,
   metrics: true,
+  protocols: {},
+  requireOrigin: false,
+  maxTopics: 100,
+  badFrameTolerance: 10,
+  maxRestarts: 5,
+  restartWindow: 10_000,
 };
 
 function bad(message: string): never {
@@ -91,7 +126,24 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (typeof o.host !== 'string' || o.host === '') bad('host must be a non-empty string');
   integer('port', o.port, 0, 65535);
   if (typeof o.path !== 'string' || !o.path.startsWith('/')) bad(`path must start with "/", got ${JSON.stringify(o.path)}`);
-  if (!(PROTOCOLS as readonly string[]).includes(o.protocol)) bad(`protocol must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(o.protocol)}`);
+  if (typeof o.protocols !== 'object' || o.protocols === null) bad('protocols must be an object of protocol definitions by name');
+  for (const [name, definition] of Object.entries(o.protocols)) {
+    if (!/^[a-z][a-z0-9_-]*$/i.test(name)) bad(`protocol names are letters, digits, "-" and "_", got ${JSON.stringify(name)}`);
+    if (definition?.machine === undefined || (definition.codec !== 'text' && definition.codec !== 'json')) {
+      bad(`protocols.${name} must come from defineProtocol({ name, machine, codec: 'text' | 'json' })`);
+    }
+  }
+  const names = [...PROTOCOLS, ...Object.keys(o.protocols)];
+  if (!names.includes(o.protocol)) bad(`protocol must be one of ${names.join(', ')}, got ${JSON.stringify(o.protocol)}`);
+  if (o.authenticate !== undefined && typeof o.authenticate !== 'function') bad('authenticate must be a function');
+  if (o.allowOrigins !== undefined && (!Array.isArray(o.allowOrigins) || o.allowOrigins.some((origin) => typeof origin !== 'string'))) {
+    bad('allowOrigins must be an array of origins like "https://app.example"');
+  }
+  if (typeof o.requireOrigin !== 'boolean') bad('requireOrigin must be a boolean');
+  integer('maxTopics', o.maxTopics, 0, 2 ** 31 - 1);
+  integer('badFrameTolerance', o.badFrameTolerance, 0, 2 ** 31 - 1);
+  integer('maxRestarts', o.maxRestarts, 0, 2 ** 31 - 1);
+  integer('restartWindow', o.restartWindow, 1, 2 ** 31 - 1);
   integer('maxPayload', o.maxPayload, 1, 2 ** 31 - 1);
   // Timers beyond 2^31-1 ms overflow setTimeout and fire at once.
   integer('heartbeatInterval', o.heartbeatInterval, 1, 2 ** 31 - 1);
@@ -104,7 +156,9 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) bad(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(o.logLevel)}`);
   if (typeof o.handleSignals !== 'boolean') bad('handleSignals must be a boolean');
-  if (o.inspect !== undefined && typeof o.inspect !== 'function') bad('inspect must be a function');
+  if (o.inspect !== undefined && typeof o.inspect !== 'function' && typeof o.inspect?.next !== 'function') {
+    bad('inspect must be a function or an observer with next()');
+  }
   if (typeof o.inspector !== 'boolean') bad('inspector must be a boolean');
   if (typeof o.metrics !== 'boolean') bad('metrics must be a boolean');
   if (o.inspectorToken !== undefined) {

@@ -2,18 +2,18 @@ import pino from 'pino';
 import type { Registry } from 'prom-client';
 import { createActor, toPromise } from 'xstate';
 import type { Actor, InspectionEvent } from 'xstate';
-import { connectionMachine } from '../machines/connection.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { createConnectionPool } from './actors/connections.actor';
 import { createListener } from './actors/listener.actor';
 import { noSignals, processSignals } from './actors/signals.actor';
-import { createSocketBridge, type LiveConnection } from './actors/socket.actor';
+import type { LiveConnection } from './actors/socket.actor';
+import { createAdmission, createConnectionLogic, protocolsOf } from './assemble';
+import { createMemoryBroker } from './broker/memory.broker';
 import { resolveOptions, type ServerOptions } from './options';
 import { createObservability } from './observe';
 import { StatewireError } from './protocol/errors';
 import type { CloseRecord, ListenAddress, ShutdownSummary } from './protocol/events';
 
-import { builtinProtocols } from './protocols';
 
 /** Sums over the close records of a shutdown. */
 export interface ShutdownTotals {
@@ -74,7 +74,8 @@ export interface Server {
 export function createServer(options: ServerOptions = {}): Server {
   const o = resolveOptions(options);
   const logger = pino({ name: 'statewire', level: o.logLevel }, pino.destination({ dest: 2, sync: true }));
-  const protocol = builtinProtocols[o.protocol];
+  const protocols = protocolsOf(o);
+  const broker = options.broker ?? createMemoryBroker();
   let releasePort: () => void = () => undefined;
   const portReleased = new Promise<void>((resolve) => (releasePort = resolve));
 
@@ -86,38 +87,25 @@ export function createServer(options: ServerOptions = {}): Server {
     inspector: o.inspector,
     ...(o.inspectorToken === undefined ? {} : { inspectorToken: o.inspectorToken }),
   });
-  const connection = connectionMachine.provide({
-    actors: {
-      socket: createSocketBridge({
-        protocolName: protocol.name,
-        codec: protocol.codec,
-        logger,
-        outboxLimit: o.outboxLimit,
-        outboxPolicy: { reliable: o.slowConsumer, volatile: o.slowConsumerVolatile },
-        registry,
-      }),
-      protocol: protocol.machine,
-    },
-    delays: { heartbeatInterval: o.heartbeatInterval, pongTimeout: o.pongTimeout, closeTimeout: o.closeTimeout },
-  });
+  const connections = createConnectionLogic(o, protocols, { logger, broker, registry });
   const machine = supervisorMachine.provide({
     actors: {
       listener: createListener({
         host: o.host,
         port: o.port,
         path: o.path,
-        maxPayload: o.maxPayload,
         logger,
+        admit: createAdmission(o, protocols),
         onClosed: releasePort,
         ...observability.listener,
       }),
       signals: o.handleSignals ? processSignals : noSignals,
-      connections: createConnectionPool(connection, observability.pool),
+      connections: createConnectionPool(connections.logic, connections.common, observability.pool),
     },
     delays: { drainTimeout: o.drainTimeout },
   });
 
-  const observer = o.inspect;
+  const observer = typeof o.inspect === 'object' ? o.inspect.next?.bind(o.inspect) : o.inspect;
   const actor = createActor(machine, {
     // An inspection observer that throws must not take the server down.
     inspect: observer && ((event: InspectionEvent) => {

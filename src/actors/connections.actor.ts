@@ -24,7 +24,13 @@ export interface ConnectionPoolHooks {
  * holds the references: XState copies a snapshot's `children` on every spawn
  * and stop, which made accepting a connection O(open connections).
  */
-export function createConnectionPool(connection: AnyActorLogic, hooks: ConnectionPoolHooks = {}) {
+export function createConnectionPool(
+  /** The connection logic serving each protocol, by name; or one logic for every protocol. */
+  connections: ReadonlyMap<string, AnyActorLogic> | AnyActorLogic,
+  /** Input every connection gets besides its id and transport. */
+  common: { authenticate?: boolean; maxRestarts?: number; maxTopics?: number } = {},
+  hooks: ConnectionPoolHooks = {},
+) {
   return fromCallback<ConnectionsCommand, ConnectionPoolInput>(({ input, receive }) => {
     const live = new Map<string, AnyActorRef>();
     const broadcast = (type: 'server.shutdown' | 'server.terminate'): void => {
@@ -34,9 +40,11 @@ export function createConnectionPool(connection: AnyActorLogic, hooks: Connectio
     receive((command) => {
       switch (command.type) {
         case 'connections.spawn': {
-          const { id, transport } = command;
+          const { id, transport, protocol } = command;
+          const logic = connections instanceof Map ? connections.get(protocol) : (connections as AnyActorLogic);
+          if (logic === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
           // The systemId makes the connection findable by id: `system.get('conn-1')`.
-          const actor = createActor(connection, { id, systemId: id, parent: input.supervisor, input: { id, transport } });
+          const actor = createActor(logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, ...common } });
           live.set(id, actor);
           const release = (record: CloseRecord): void => {
             live.delete(id);

@@ -3,7 +3,6 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fromCallback } from 'xstate';
-import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { ListenerCommand, ListenerEvent } from '../protocol/events';
 
@@ -12,12 +11,23 @@ export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => 
 /** An upgrade handler mounted at an exact path, for WebSocket endpoints other than the protocol's. */
 export type UpgradeRoute = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/** An upgrade request handed to a connection actor: the socket bridge completes or refuses it. */
+export interface UpgradeTransport {
+  request: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+}
+
+/** What the server makes of an upgrade request: the protocol to serve, or the HTTP status to refuse it with. */
+export type Admission = { protocol: string } | { status: number; message: string };
+
 export interface ListenerOptions {
   host: string;
   port: number;
   path: string;
-  maxPayload: number;
   logger: Logger;
+  /** Decides on an upgrade request on any path that is not an extra route (path, subprotocol, origin). */
+  admit: (request: IncomingMessage, path: string) => Admission;
   /** Extra HTTP endpoints by exact path (`/healthz` is built in). */
   httpRoutes?: ReadonlyMap<string, HttpRoute>;
   /** Extra upgrade endpoints by exact path; they are refused with 503 while draining like the protocol's. */
@@ -36,10 +46,12 @@ function pathOf(request: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+const ignoreError = (): void => undefined;
+
 /** Answers an upgrade request with a plain HTTP status before any WebSocket exists. */
 export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
   const body = `${message}\n`;
-  socket.on('error', () => undefined);
+  socket.on('error', ignoreError);
   socket.end(
     `HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
@@ -51,12 +63,11 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string): 
  * answers health checks and upgrades with 503.
  */
 export function createListener(options: ListenerOptions) {
-  const { host, port, path, maxPayload, logger } = options;
+  const { host, port, path, logger } = options;
 
   return fromCallback<ListenerCommand, void>(({ sendBack, receive }) => {
     const report = (event: ListenerEvent): void => sendBack(event);
     let draining = false;
-    const wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false, clientTracking: false });
     const server: HttpServer = createHttpServer((request, response) => {
       if (pathOf(request) === HEALTH_PATH && (request.method === 'GET' || request.method === 'HEAD')) {
         response.writeHead(draining ? 503 : 200, { 'Content-Type': 'text/plain' });
@@ -70,21 +81,18 @@ export function createListener(options: ListenerOptions) {
     });
 
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const route = options.upgradeRoutes?.get(pathOf(request));
+      const requestPath = pathOf(request);
+      const route = options.upgradeRoutes?.get(requestPath);
       const refuse = (status: number, message: string): void => {
         options.onRefused?.(status);
         refuseUpgrade(socket, status, message);
       };
-      if (pathOf(request) !== path && route === undefined) return refuse(404, 'Not Found');
       if (draining) return refuse(503, 'Service Unavailable');
       if (route !== undefined) return route(request, socket, head);
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        if (draining) {
-          ws.close(1001, 'server shutting down');
-          return;
-        }
-        report({ type: 'listener.connection', transport: ws });
-      });
+      const admission = options.admit(request, requestPath);
+      if ('status' in admission) return refuse(admission.status, admission.message);
+      socket.on('error', ignoreError);
+      report({ type: 'listener.connection', transport: { request, socket, head } satisfies UpgradeTransport, protocol: admission.protocol });
     });
     server.on('clientError', (_error, socket) => socket.destroy());
     server.once('error', (error) => {
@@ -113,7 +121,6 @@ export function createListener(options: ListenerOptions) {
       } else {
         options.onClosed?.();
       }
-      wss.close();
     };
   });
 }

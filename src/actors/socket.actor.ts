@@ -1,26 +1,36 @@
 import { fromCallback } from 'xstate';
-import { WebSocket } from 'ws';
+import type { AnyActorRef } from 'xstate';
+import { WebSocket, type WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { SocketBridgeInput } from '../../machines/connection.machine';
-import { CloseCode, isSendableCloseCode } from '../protocol/close-codes';
+import type { Broker } from '../broker/broker';
+import { CloseCode } from '../protocol/close-codes';
 import type { ErrorCode } from '../protocol/errors';
-import type { ProtocolEmitted, SocketCommand, SocketEvent, SocketFailure } from '../protocol/events';
+import { emptyCounters, type ConnectionCounters, type SocketCommand, type SocketEvent, type SocketFailure } from '../protocol/events';
+import { decodeJson, errorFrame, type Codec } from './codec';
+import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
+import { wireProtocol } from './protocol-wiring';
 
-/** How inbound frames are decoded before the protocol sees them. */
-export type Codec = 'text';
+export type { Codec };
 
 export interface SocketBridgeOptions {
   /** The protocol's name, used in close reasons. */
   protocolName: string;
   codec: Codec;
   logger: Logger;
+  /** Completes upgrades (maxPayload, subprotocol negotiation). */
+  wss: WebSocketServer;
   /** Outbox limit in bytes (queued plus the socket's unsent bytes). */
   outboxLimit: number;
   /** Overflow policy per message class. */
   outboxPolicy: OutboxPolicy;
   /** Live connections by id, for broadcasts, metrics and inspection; each is removed when its socket closes. */
   registry?: Map<string, LiveConnection>;
+  /** Where the protocol's topics live. */
+  broker: Broker;
+  /** json: bad frames tolerated in a row before closing with 1008. */
+  badFrameTolerance: number;
 }
 
 /** A connection's live counters, readable while it is open (metrics, inspection). */
@@ -34,8 +44,6 @@ export interface LiveConnection {
   /** Its outbox: `outbox.stats` counts what was enqueued, written and dropped; `outbox.queued` is its backlog in bytes. */
   outbox: Outbox;
 }
-
-const VOLATILE = { volatile: true } as const;
 
 /** ws's receiver errors (lib/receiver.js), by their `code`, mapped to statewire's. */
 const WS_ERRORS: Record<string, { code: ErrorCode; closeCode: number }> = {
@@ -59,13 +67,13 @@ interface RawSocket {
   on(event: 'drain', listener: () => void): void;
 }
 
-/** Writes a batch of text frames with one corked write. */
-function wsSink(ws: WebSocket): OutboxSink {
-  const socket = (ws as unknown as { _socket: RawSocket })._socket;
+/** Writes a batch of text frames with one corked write, once the upgrade has produced a WebSocket. */
+function wsSink(socket: RawSocket, current: () => WebSocket | null): OutboxSink {
   return {
-    isOpen: () => ws.readyState === WebSocket.OPEN,
-    bufferedAmount: () => ws.bufferedAmount,
+    isOpen: () => current()?.readyState === WebSocket.OPEN,
+    bufferedAmount: () => current()?.bufferedAmount ?? 0,
     write(messages) {
+      const ws = current()!;
       socket.cork();
       for (const message of messages) ws.send(message);
       socket.uncork();
@@ -75,42 +83,63 @@ function wsSink(ws: WebSocket): OutboxSink {
 }
 
 /**
- * The socket bridge: the only code that touches a ws socket. Inbound data
- * messages go straight to the protocol actor, batched per socket read (one
- * event carries everything one read brought); what the protocol sends goes
- * straight into the outbox. The connection actor hears only lifecycle and
- * control events.
+ * The socket bridge: the only code that touches a connection's socket. It
+ * holds the upgrade request until the connection machine says to complete
+ * (`socket.upgrade`) or refuse it (`socket.refuse`). Then inbound data
+ * messages go straight to the protocol actor, batched per socket read, and
+ * what the protocol emits goes straight into the outbox or the broker. The
+ * connection actor hears only lifecycle and control events.
  */
 export function createSocketBridge(options: SocketBridgeOptions) {
-  const { protocolName, logger, registry } = options;
+  const { protocolName, logger, registry, codec, broker, badFrameTolerance, wss } = options;
   const debug = logger.isLevelEnabled('debug');
 
   return fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
-    const ws = input.transport as WebSocket;
-    const { protocol } = input;
-    const outbox = new Outbox(wsSink(ws), {
+    const { request, socket, head } = input.transport as UpgradeTransport;
+    let ws: WebSocket | null = null;
+    let protocol: AnyActorRef | null = null;
+    const outbox = new Outbox(wsSink(socket as unknown as RawSocket, () => ws), {
       limit: options.outboxLimit,
       policy: options.outboxPolicy,
       onCongestion: (congested) => sendBack({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
       onOverflow: () => sendBack({ type: 'outbox.overflow' }),
     });
     const live: LiveConnection = { id: input.id, messagesIn: 0, bytesIn: 0, readAfterClose: 0, outbox };
-    registry?.set(input.id, live);
     // Inbound messages are taken until statewire decides to close; later ones are counted undelivered.
     let accepting = true;
     let batch: string[] | null = null;
     let closedSent = false;
+    let badFrames = 0;
+    let unwire = (): void => undefined;
+    const report = (event: SocketEvent): void => sendBack(event);
 
     const deliver = (): void => {
       const messages = batch;
       batch = null;
-      if (messages !== null) protocol.send({ type: 'socket.messages', messages });
+      if (messages === null || protocol === null) return;
+      if (codec === 'text') return protocol.send({ type: 'socket.messages', messages });
+      // One event per message, in order; `protocol` is read each time, as a crash restarts it mid-batch.
+      for (let i = 0; i < messages.length && accepting; i++) {
+        const decoded = decodeJson(messages[i]);
+        if ('type' in decoded) {
+          badFrames = 0;
+          protocol.send(decoded);
+        } else if (++badFrames > badFrameTolerance) {
+          accepting = false;
+          live.readAfterClose += messages.length - i - 1;
+          report({
+            type: 'socket.failed',
+            failure: { code: decoded.code, closeCode: CloseCode.PolicyViolation, message: `more than ${badFrameTolerance} bad frames in a row` },
+          });
+        } else {
+          outbox.push(errorFrame(decoded.code, decoded.message));
+        }
+      }
     };
     const stopAccepting = (): void => {
       deliver();
       accepting = false;
     };
-    const report = (event: SocketEvent): void => sendBack(event);
 
     const onMessage = (data: Buffer, isBinary: boolean): void => {
       if (!accepting) {
@@ -142,77 +171,94 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       stopAccepting();
       report({ type: 'socket.failed', failure: toFailure(error) });
     };
+    const closed = (code: number, reason: string, counters: ConnectionCounters): void => {
+      if (closedSent) return;
+      closedSent = true;
+      report({ type: 'socket.closed', code, reason, counters });
+    };
     const onClose = (code: number, reason: Buffer): void => {
       stopAccepting();
       outbox.close();
       registry?.delete(input.id);
-      closedSent = true;
       const stats = outbox.stats;
-      report({
-        type: 'socket.closed',
-        code,
-        reason: reason.toString(),
-        counters: {
-          messagesIn: live.messagesIn,
-          bytesIn: live.bytesIn,
-          enqueued: stats.enqueued,
-          messagesOut: stats.written,
-          bytesOut: stats.writtenBytes,
-          dropped: { ...stats.dropped },
-          undelivered: { readAfterClose: live.readAfterClose, socketClosed: stats.undelivered },
-        },
+      closed(code, reason.toString(), {
+        messagesIn: live.messagesIn,
+        bytesIn: live.bytesIn,
+        enqueued: stats.enqueued,
+        messagesOut: stats.written,
+        bytesOut: stats.writtenBytes,
+        dropped: { ...stats.dropped },
+        undelivered: { readAfterClose: live.readAfterClose, socketClosed: stats.undelivered },
+      });
+    };
+    // Before the upgrade completes, the raw socket's end is the connection's end.
+    const onRawClose = (): void => closed(CloseCode.Abnormal, '', emptyCounters());
+    socket.on('close', onRawClose);
+
+    const upgrade = (): void => {
+      wss.handleUpgrade(request, socket, head, (upgraded) => {
+        socket.off('close', onRawClose);
+        ws = upgraded;
+        ws.on('message', onMessage);
+        ws.on('pong', onPong);
+        ws.on('error', onError);
+        ws.on('close', onClose);
+        registry?.set(input.id, live);
+        report({ type: 'socket.open' });
       });
     };
 
-    const onSend = protocol.on('send', (event: Extract<ProtocolEmitted, { type: 'send' }>) => {
-      const volatile = event.volatile === true ? VOLATILE : undefined;
-      for (const message of event.messages) outbox.push(message, volatile);
-    });
-    const onProtocolClose = protocol.on('close', (event: Extract<ProtocolEmitted, { type: 'close' }>) => {
-      const valid = isSendableCloseCode(event.code);
-      sendBack({
-        type: 'protocol.close',
-        code: valid ? event.code : CloseCode.InternalError,
-        reason: valid ? event.reason : `protocol asked for an invalid close code ${event.code}`,
-      });
-    });
-
-    ws.on('message', onMessage);
-    ws.on('pong', onPong);
-    ws.on('error', onError);
-    ws.on('close', onClose);
-
     receive((command) => {
       switch (command.type) {
+        case 'socket.protocol':
+          unwire();
+          protocol = command.protocol as AnyActorRef;
+          unwire = wireProtocol(protocol, {
+            connectionId: input.id,
+            outbox,
+            broker,
+            requestClose: (code, reason) => sendBack({ type: 'protocol.close', code, reason }),
+          });
+          if (command.restarted) outbox.push(errorFrame('protocol_crash', `the ${protocolName} protocol failed and was restarted`));
+          break;
+        case 'socket.upgrade':
+          upgrade();
+          break;
+        case 'socket.refuse':
+          refuseUpgrade(socket, command.status, command.message);
+          break;
         case 'socket.ping':
-          if (ws.readyState === WebSocket.OPEN) ws.ping();
+          if (ws?.readyState === WebSocket.OPEN) ws.ping();
           break;
         case 'socket.close':
           // Everything read before the decision is answered before the close frame.
           stopAccepting();
           outbox.flush({ force: true });
-          ws.close(command.code, command.reason);
+          if (ws === null) socket.destroy();
+          else ws.close(command.code, command.reason);
           break;
         case 'socket.terminate':
           stopAccepting();
-          ws.terminate();
+          if (ws === null) socket.destroy();
+          else ws.terminate();
           break;
       }
     });
 
-    report({ type: 'socket.open' });
-
     return () => {
-      onSend.unsubscribe();
-      onProtocolClose.unsubscribe();
-      ws.off('message', onMessage);
-      ws.off('pong', onPong);
-      ws.off('close', onClose);
-      // The error listener stays: an 'error' with no listener would crash the process.
+      unwire();
+      socket.off('close', onRawClose);
+      if (ws !== null) {
+        ws.off('message', onMessage);
+        ws.off('pong', onPong);
+        ws.off('close', onClose);
+        // The error listener stays: an 'error' with no listener would crash the process.
+      }
       if (!closedSent) {
         outbox.close();
         registry?.delete(input.id);
-        ws.terminate();
+        if (ws === null) socket.destroy();
+        else ws.terminate();
       }
     };
   });

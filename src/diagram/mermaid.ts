@@ -14,8 +14,9 @@ import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xst
  *   inline guard functions show as `[guard]`, `and`/`or`/`not` are spelled out;
  * - transitions declared on the machine root start from an `(any state)` node.
  *
- * Targetless transitions (actions only) are omitted; a transition whose
- * target is its own source is drawn as a self-loop. Node ids are the state
+ * Targetless transitions (actions only) are drawn as self-loops labelled
+ * with their actions (`EVENT [guard] / action`), as is a transition whose
+ * target is its own source. Node ids are the state
  * path joined with `_` (`open.idle` → `open_idle`), labelled with
  * `state "idle" as open_idle` whenever the id is not the bare key. Label
  * characters that Mermaid's grammar reserves (`:`, `;`, `#`, `"`) are written
@@ -145,9 +146,20 @@ function edgesOf(node: AnyStateNode): Array<[AnyStateNode, string]> {
   const edges: Array<[AnyStateNode, string]> = [];
   for (const [t, trig] of all) {
     const guard = t.guard === undefined || trig === 'route' ? '' : ` [${guardName(t.guard)}]`;
-    for (const target of t.target ?? []) edges.push([target, escape(trig + guard)]);
+    const targets = t.target ?? [];
+    // A targetless transition is behaviour too (a protocol is mostly made of them): a self-loop naming its actions.
+    if (targets.length === 0) edges.push([node, escape(`${trig}${guard}${actionsLabel(t.actions)}`)]);
+    for (const target of targets) edges.push([target, escape(trig + guard)]);
   }
   return edges;
+}
+
+/** ` / a, b` for named actions; inline functions show as `action`. */
+function actionsLabel(actions: readonly unknown[]): string {
+  const names = actions.map((a) =>
+    typeof a === 'string' ? a : typeof a === 'object' && a !== null && 'type' in a ? String((a as { type: unknown }).type) : 'action',
+  );
+  return names.length === 0 ? '' : ` / ${names.join(', ')}`;
 }
 
 /** `'isOpen'` / `{ type: 'isOpen' }` → `isOpen`; `and`/`or`/`not` spelled out; inline functions → `guard`. */

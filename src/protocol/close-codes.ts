@@ -30,6 +30,12 @@ export const CloseCode = {
   DrainTimeout: 4002,
   /** statewire: the client read too slowly; its outbox passed its limit under the `close` policy. */
   SlowConsumer: 4003,
+  /** statewire: the upgrade was refused with HTTP 401 by `authenticate`; no WebSocket existed. */
+  Unauthorized: 4401,
+  /** statewire: the upgrade was refused with HTTP 403 by `authenticate`; no WebSocket existed. */
+  Forbidden: 4403,
+  /** statewire: the upgrade was refused with HTTP 503: the server began to drain while it was authenticating. */
+  UpgradeUnavailable: 4503,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;

@@ -59,17 +59,52 @@ export type SocketEvent =
 /** Commands the connection actor sends to its socket bridge. */
 export type SocketCommand =
   | { type: 'socket.ping' }
+  /** Wire this protocol actor (and, when it replaces one that crashed, tell the client). */
+  | { type: 'socket.protocol'; protocol: unknown; restarted: boolean }
+  /** Complete the WebSocket upgrade. */
+  | { type: 'socket.upgrade' }
+  /** Refuse the upgrade with an HTTP status, before any WebSocket exists. */
+  | { type: 'socket.refuse'; status: number; message: string }
   | { type: 'socket.close'; code: number; reason: string }
   | { type: 'socket.terminate' };
 
-/** Events a protocol actor receives. Inbound messages arrive batched: everything one socket read brought. */
+/** Events a `text` protocol receives. Inbound messages arrive batched: everything one socket read brought. */
 export type ProtocolInput = { type: 'socket.messages'; messages: readonly string[] };
 
-/** Events a protocol actor emits; the runtime wires them to the outbox and the connection. */
+/** A decoded `json` message: an object with a string `type`. */
+export interface JsonMessage {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** The event a `json` protocol receives for each decoded message `{"type":"x",...}`: `{ type: 'client.x', message }`. */
+export type ClientEvent<M extends JsonMessage = JsonMessage> = M extends JsonMessage ? { type: `client.${M['type']}`; message: M } : never;
+
+/** What the protocol gets as its actor input. */
+export interface ProtocolActorInput {
+  /** The connection's id, e.g. `conn-1`. */
+  connectionId: string;
+  /** What `authenticate(request)` returned for this connection (`null` without an authenticate hook). */
+  identity: unknown;
+  /** Topics the connection may hold (the topics protocol enforces it). */
+  maxTopics: number;
+}
+
+/** Events a protocol actor emits; the runtime wires them to the outbox, the broker and the connection. */
 export type ProtocolEmitted =
-  /** Volatile messages may be dropped when the client reads too slowly; reliable ones (the default) follow the server's policy. */
-  | { type: 'send'; messages: readonly string[]; volatile?: boolean }
-  | { type: 'close'; code: number; reason: string };
+  /**
+   * Messages to the client: strings as they are; objects (json protocols) serialised once.
+   * Volatile messages may be dropped when the client reads too slowly; reliable ones (the default) follow the server's policy.
+   */
+  | { type: 'send'; messages: readonly (string | object)[]; volatile?: boolean }
+  /** A reply correlated by `ref`: `{"type":"reply","ref","status",...}`. */
+  | { type: 'reply'; ref: string; status: 'ok' | 'error'; payload?: unknown; code?: string; message?: string }
+  | { type: 'close'; code: number; reason: string }
+  /** Topic messages published on the broker reach this connection as `{"type":"message","topic","payload"}`. */
+  | { type: 'subscribe'; topic: string }
+  | { type: 'unsubscribe'; topic: string }
+  /** Publishes to every subscriber of the topic; the publishing connection too only with `echo`. */
+  | { type: 'publish'; topic: string; payload: unknown; echo?: boolean };
 
 /** Events the supervisor sends to a connection actor. */
 export type ServerCommand = { type: 'server.shutdown' } | { type: 'server.terminate' };
@@ -92,11 +127,11 @@ export interface ListenAddress {
 export type ListenerEvent =
   | { type: 'listener.ready'; address: ListenAddress }
   | { type: 'listener.failed'; message: string }
-  | { type: 'listener.connection'; transport: unknown };
+  | { type: 'listener.connection'; transport: unknown; protocol: string };
 
 /** Commands the supervisor sends to its connection pool. */
 export type ConnectionsCommand =
-  | { type: 'connections.spawn'; id: string; transport: unknown }
+  | { type: 'connections.spawn'; id: string; transport: unknown; protocol: string }
   | { type: 'connections.shutdown' }
   | { type: 'connections.terminate' };
 

@@ -11,6 +11,7 @@ describe('committed diagrams', () => {
       'diagrams/connection.mmd',
       'diagrams/echo.mmd',
       'diagrams/supervisor.mmd',
+      'diagrams/topics.mmd',
     ]);
   });
 

@@ -136,6 +136,7 @@ describe('toMermaid', () => {
         '  checking',
         '  idle --> connecting : CONNECT [canRetry]',
         '  idle --> idle : PING',
+        '  idle --> idle : LOG / action',
         '  idle --> idle : *',
         '  connecting --> idle : after 500ms [canRetry]',
         '  connecting --> checking : after heartbeatInterval',
@@ -228,6 +229,7 @@ describe('toMermaid', () => {
         '  my_state --> _note : a.b',
         '  state "(any state)" as _any',
         '  _any --> _note : app.reset#35;1#59;now',
+        '  _any --> _any : #quot;quoted#quot; / action',
       ),
     );
   });

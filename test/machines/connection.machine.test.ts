@@ -2,6 +2,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { CloseCode } from '../../src/protocol/close-codes';
 import { emptyCounters } from '../../src/protocol/events';
+import { createTestConnection } from '../../src/testing';
 import { fakeSocket, scriptedProtocol } from './fakes';
 
 const HEARTBEAT = 1000;
@@ -26,32 +27,34 @@ function start() {
 describe('connection machine', () => {
   it('opens when the socket reports open', () => {
     const { actor } = start();
-    expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing' } });
+    expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing', protocol: 'running' } });
   });
 
-  describe('heartbeat', () => {
+  describe('heartbeat (through statewire/testing)', () => {
+    const options = { heartbeatInterval: HEARTBEAT, pongTimeout: PONG, closeTimeout: CLOSE, autoPong: false, autoClose: false };
+
     it('pings after heartbeatInterval and returns to idle on pong', () => {
-      const { actor, socket, clock } = start();
-      clock.increment(HEARTBEAT - 1);
-      expect(socket.commands).toEqual([]);
-      clock.increment(1);
-      expect(socket.commands).toEqual([{ type: 'socket.ping' }]);
-      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'awaitingPong', flow: 'flowing' } });
-      actor.send({ type: 'socket.pong' });
-      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing' } });
-      clock.increment(HEARTBEAT);
-      expect(socket.commands).toEqual([{ type: 'socket.ping' }, { type: 'socket.ping' }]);
+      const conn = createTestConnection(scriptedProtocol, options);
+      conn.advance(HEARTBEAT - 1);
+      expect(conn.pings()).toBe(0);
+      conn.advance(1);
+      expect(conn.pings()).toBe(1);
+      expect(conn.state()).toEqual({ open: { heartbeat: 'awaitingPong', flow: 'flowing', protocol: 'running' } });
+      conn.pong();
+      expect(conn.state()).toEqual({ open: { heartbeat: 'idle', flow: 'flowing', protocol: 'running' } });
+      conn.advance(HEARTBEAT);
+      expect(conn.pings()).toBe(2);
     });
 
     it('terminates a peer that does not answer within pongTimeout and reports heartbeat timeout', () => {
-      const { actor, socket, clock } = start();
-      clock.increment(HEARTBEAT);
-      clock.increment(PONG);
-      expect(socket.commands).toEqual([{ type: 'socket.ping' }, { type: 'socket.terminate' }]);
-      expect(actor.getSnapshot().value).toBe('terminating');
-      socket.closed(CloseCode.Abnormal);
-      expect(actor.getSnapshot().status).toBe('done');
-      expect(actor.getSnapshot().output).toMatchObject({ code: CloseCode.HeartbeatTimeout, clean: false });
+      const conn = createTestConnection(scriptedProtocol, options);
+      // One call: the ping at HEARTBEAT starts the pong deadline, which fires PONG later, in order.
+      conn.advance(HEARTBEAT + PONG);
+      expect(conn.commands().filter((c) => c.type === 'socket.ping' || c.type === 'socket.terminate')).toEqual([{ type: 'socket.ping' }, { type: 'socket.terminate' }]);
+      expect(conn.state()).toBe('terminating');
+      conn.close(CloseCode.Abnormal);
+      expect(conn.actor.getSnapshot().status).toBe('done');
+      expect(conn.record()).toMatchObject({ code: CloseCode.HeartbeatTimeout, clean: false });
     });
   });
 
@@ -112,11 +115,13 @@ describe('connection machine', () => {
       expect(socket.commands).toEqual([{ type: 'socket.close', code: 4100, reason: 'done' }]);
     });
 
-    it('closes with 1011 when the protocol actor fails', () => {
+    it('restarts the protocol actor when it fails, and keeps the socket', () => {
       const { actor, socket } = start();
-      const protocol = actor.getSnapshot().context.protocol;
+      const protocol = actor.getSnapshot().context.protocol!;
       protocol.send({ type: 'socket.messages', messages: ['throw'] });
-      expect(socket.commands).toEqual([{ type: 'socket.close', code: CloseCode.InternalError, reason: 'protocol failed' }]);
+      expect(socket.commands).toEqual([]);
+      expect(socket.wired.map((w) => w.restarted)).toEqual([false, true]);
+      expect(actor.getSnapshot().context.protocol).not.toBe(protocol);
     });
 
     it('records the peer\'s code when the peer closes first', () => {
@@ -136,9 +141,9 @@ describe('connection machine', () => {
     it('shows congestion as the outbox reports it', () => {
       const { actor } = start();
       actor.send({ type: 'outbox.congested' });
-      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'congested' } });
+      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'congested', protocol: 'running' } });
       actor.send({ type: 'outbox.flowing' });
-      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing' } });
+      expect(actor.getSnapshot().value).toEqual({ open: { heartbeat: 'idle', flow: 'flowing', protocol: 'running' } });
     });
 
     it('keeps the heartbeat running while congested', () => {
@@ -174,7 +179,7 @@ describe('connection machine', () => {
     }
 
     it('waits for the socket to open', () => {
-      expect(startUnopened().actor.getSnapshot().value).toBe('connecting');
+      expect(startUnopened().actor.getSnapshot().value).toEqual({ connecting: 'upgrading' });
     });
 
     it('closes with 1001 when the server shuts down before the socket opened', () => {

@@ -3,18 +3,28 @@ import type { AnyActorRef } from 'xstate';
 import type { SocketBridgeInput } from '../../machines/connection.machine';
 import { emptyCounters, type ConnectionCounters, type ProtocolEmitted, type ProtocolInput, type SocketCommand } from '../../src/protocol/events';
 
-/** A socket bridge that records the commands it is sent and lets a test speak for the socket. */
+/**
+ * A socket bridge that completes the upgrade when told (unless `open: false`),
+ * records the other commands it is sent, and lets a test speak for the socket.
+ */
 export function fakeSocket({ open = true }: { open?: boolean } = {}) {
   const commands: SocketCommand[] = [];
+  /** The protocol actors it was told to wire, in order, and whether each replaced a crashed one. */
+  const wired: { protocol: unknown; restarted: boolean }[] = [];
   let parent: AnyActorRef | null = null;
   const logic = fromCallback<SocketCommand, SocketBridgeInput>(({ receive, sendBack, self }) => {
     parent = self._parent ?? null;
-    receive((command) => commands.push(command));
-    if (open) sendBack({ type: 'socket.open' });
+    receive((command) => {
+      if (command.type === 'socket.protocol') wired.push({ protocol: command.protocol, restarted: command.restarted });
+      else if (command.type === 'socket.upgrade') {
+        if (open) sendBack({ type: 'socket.open' });
+      } else commands.push(command);
+    });
   });
   return {
     logic,
     commands,
+    wired,
     /** The socket closes (as ws reports it), with the given counters. */
     closed(code = 1000, reason = '', counters: ConnectionCounters = emptyCounters()) {
       parent!.send({ type: 'socket.closed', code, reason, counters });
