@@ -19,6 +19,8 @@ Options:
   --pong-timeout MS          terminate a peer silent for MS after a ping (default ${DEFAULTS.pongTimeout})
   --close-timeout MS         terminate a peer that does not answer the close frame (default ${DEFAULTS.closeTimeout})
   --drain-timeout MS         graceful shutdown deadline (default ${DEFAULTS.drainTimeout})
+  --max-topics N             topics one connection may hold (default ${DEFAULTS.maxTopics})
+  --allow-origin ORIGIN      a browser origin allowed to connect (repeatable; default any)
   --outbox-limit BYTES       per-connection outbound bound, socket buffer included (default ${DEFAULTS.outboxLimit})
   --slow-consumer POLICY     past the bound: ${OVERFLOW_POLICIES.join(' | ')} (default ${DEFAULTS.slowConsumer})
   --shutdown-report FILE     write the shutdown report as JSON to FILE
@@ -42,6 +44,7 @@ const NUMERIC = {
   'close-timeout': 'closeTimeout',
   'drain-timeout': 'drainTimeout',
   'outbox-limit': 'outboxLimit',
+  'max-topics': 'maxTopics',
 } as const;
 
 /** What the command line asks for. */
@@ -70,6 +73,8 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         'close-timeout': { type: 'string' },
         'drain-timeout': { type: 'string' },
         'outbox-limit': { type: 'string' },
+        'max-topics': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
         'slow-consumer': { type: 'string' },
         'shutdown-report': { type: 'string' },
         'log-level': { type: 'string' },
@@ -98,6 +103,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   if (values.path !== undefined) options.path = values.path;
   if (values.protocol !== undefined) options.protocol = values.protocol as ServerOptions['protocol'];
   if (values['log-level'] !== undefined) options.logLevel = values['log-level'] as ServerOptions['logLevel'];
+  if (values['allow-origin'] !== undefined) options.allowOrigins = values['allow-origin'];
   if (values['slow-consumer'] !== undefined) options.slowConsumer = values['slow-consumer'] as ServerOptions['slowConsumer'];
   if (values['shutdown-report'] !== undefined) options.shutdownReport = values['shutdown-report'];
   if (values.inspector) options.inspector = true;

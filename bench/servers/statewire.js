@@ -11,6 +11,8 @@ async function main() {
     path: '/ws',
     protocol: 'echo',
     logLevel: 'silent',
+    // STATEWIRE_INSPECTOR=1 measures the inspector switched on with nobody watching.
+    inspector: process.env.STATEWIRE_INSPECTOR === '1',
   });
   if (server && typeof server.on === 'function') {
     try {

@@ -208,10 +208,11 @@ const SCRIPT = `
     renderRow(a);
     if (a.id === selected) renderDetail();
   }
-  function onClosed(e) {
+  function onClosed(e, serverNow) {
     var a = actorOf(e.id);
     a.closed = e;
-    a.closedAt = Date.now();
+    // Its age by the server's clock: a page that connects later keeps it only for what is left of the retention.
+    a.closedAt = Date.now() - Math.max(0, (serverNow || e.at) - e.at);
     a.counters = e.counters;
     if (a.status === 'active') a.status = 'done';
     renderRow(a);
@@ -238,7 +239,7 @@ const SCRIPT = `
     tbody.textContent = '';
     document.getElementById('diagram').dataset.kind = '';
     if (m.supervisor) onSnapshot(m.supervisor);
-    m.closed.forEach(onClosed);
+    m.closed.forEach(function (e) { onClosed(e, m.at); });
     m.connections.forEach(onSnapshot);
     onCounters(m.counters);
     renderDetail();

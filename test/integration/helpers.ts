@@ -59,8 +59,8 @@ export function received(client: WebSocket, count: number, ms = 10_000): Promise
 }
 
 /** The HTTP status an upgrade attempt is answered with. */
-export function upgradeStatus(url: string): Promise<number> {
-  const client = new WebSocket(url);
+export function upgradeStatus(url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<number> {
+  const client = new WebSocket(url, options);
   return new Promise((resolve, reject) => {
     client.once('unexpected-response', (_request, response) => {
       resolve(response.statusCode ?? 0);

@@ -1,0 +1,191 @@
+import { fromCallback } from 'xstate';
+import type { AnyActorRef, EventObject } from 'xstate';
+import type { SocketBridgeInput } from '../../machines/connection.machine';
+import { decodeJson, errorFrame, type Codec } from '../actors/codec';
+import { Outbox, type OutboxSink } from '../actors/outbox';
+import { wireProtocol } from '../actors/protocol-wiring';
+import type { Broker } from '../broker/broker';
+import { CloseCode } from '../protocol/close-codes';
+import type { ConnectionCounters, ConnectionEvent, SocketCommand, SocketEvent } from '../protocol/events';
+
+export interface FakeSocketOptions {
+  /** The protocol's name, used in close reasons and error frames as the real bridge does. */
+  protocolName: string;
+  codec: Codec;
+  /** json: bad frames tolerated in a row before the connection closes with 1008. */
+  badFrameTolerance: number;
+  broker: Broker;
+  /** Whether the client completes the upgrade as soon as the connection asks for it. */
+  open: boolean;
+  /** Whether the client answers every ping at once, as ws clients do. */
+  autoPong: boolean;
+  /** Whether the client answers a close frame (and a dropped socket reports its close) at once. */
+  autoClose: boolean;
+}
+
+/**
+ * An in-memory socket bridge with the real bridge's contract
+ * (`src/actors/socket.actor.ts`), built on the same parts: the real `Outbox`
+ * (flushed at once instead of once per event-loop turn) writing into memory,
+ * the real protocol wiring and the real json decoding. Inbound messages reach
+ * the protocol batched per read until the connection decides to close (later
+ * ones count as read after close); a binary frame fails the connection with
+ * 1003 and invalid UTF-8 with 1007, as ws reports them.
+ */
+export function createFakeSocket(options: FakeSocketOptions) {
+  const { protocolName, codec, badFrameTolerance, broker } = options;
+  const commands: SocketCommand[] = [];
+  const written: string[] = [];
+  const emitted: EventObject[] = [];
+  const inbound = { messagesIn: 0, bytesIn: 0, readAfterClose: 0 };
+  let report: ((event: ConnectionEvent) => void) | null = null;
+  let protocol: AnyActorRef | null = null;
+  let unwire: () => void = () => undefined;
+  let id = '';
+  let accepting = true;
+  let closed = false;
+  let badFrames = 0;
+
+  const sink: OutboxSink = {
+    isOpen: () => !closed,
+    bufferedAmount: () => 0,
+    write: (messages) => void written.push(...messages),
+    onDrain: () => undefined,
+  };
+  const outbox = new Outbox(sink, {
+    schedule: (flush) => flush(),
+    onCongestion: (congested) => report?.({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
+    onOverflow: () => report?.({ type: 'outbox.overflow' }),
+  });
+
+  const started = (): ((event: ConnectionEvent) => void) => {
+    if (report === null) throw new Error('statewire/testing: the socket bridge has not started');
+    return report;
+  };
+  const wire = (ref: AnyActorRef): void => {
+    unwire();
+    protocol = ref;
+    const unwireRuntime = wireProtocol(ref, { connectionId: id, outbox, broker, requestClose: (code, reason) => started()({ type: 'protocol.close', code, reason }) });
+    const all = ref.on('*', (event: EventObject) => void emitted.push(event));
+    unwire = () => {
+      unwireRuntime();
+      all.unsubscribe();
+    };
+  };
+  const fail = (failure: Extract<SocketEvent, { type: 'socket.failed' }>['failure']): void => {
+    accepting = false;
+    started()({ type: 'socket.failed', failure });
+  };
+
+  const logic = fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
+    id = input.id;
+    report = (event) => sendBack(event);
+    receive((command) => {
+      commands.push(command);
+      switch (command.type) {
+        case 'socket.ping':
+          if (options.autoPong && !closed) sendBack({ type: 'socket.pong' });
+          break;
+        case 'socket.protocol':
+          wire(command.protocol as AnyActorRef);
+          if (command.restarted) outbox.push(errorFrame('protocol_crash', `the ${protocolName} protocol failed and was restarted`));
+          break;
+        case 'socket.upgrade':
+          if (options.open) sendBack({ type: 'socket.open' });
+          break;
+        case 'socket.refuse':
+          accepting = false;
+          if (options.autoClose) controls.closed(CloseCode.Abnormal, '');
+          break;
+        case 'socket.close':
+          accepting = false;
+          outbox.flush({ force: true });
+          if (options.autoClose) controls.closed(command.code, command.reason);
+          break;
+        case 'socket.terminate':
+          accepting = false;
+          if (options.autoClose) controls.closed(CloseCode.Abnormal, '');
+          break;
+      }
+    });
+    return () => unwire();
+  });
+
+  const controls = {
+    logic,
+    commands,
+    written,
+    emitted,
+    /** The protocol actor wired now (a restart replaces it). */
+    protocol: (): AnyActorRef | null => protocol,
+    /** Whether inbound messages still reach the protocol. */
+    accepting: (): boolean => accepting && !closed,
+    /** Reports an event as the socket bridge would. */
+    report(event: SocketEvent): void {
+      started()(event);
+    },
+    /** One socket read: the messages reach the protocol as one batch (json: one event each), or count as read after close. */
+    deliver(messages: readonly string[]): void {
+      started();
+      if (messages.length === 0) return;
+      if (!controls.accepting() || protocol === null) {
+        inbound.readAfterClose += messages.length;
+        return;
+      }
+      inbound.messagesIn += messages.length;
+      for (const message of messages) inbound.bytesIn += Buffer.byteLength(message);
+      if (codec === 'text') {
+        protocol.send({ type: 'socket.messages', messages });
+        return;
+      }
+      // As the real bridge does: one event per message, in order; a restart may replace the protocol mid-batch.
+      for (let i = 0; i < messages.length && accepting; i++) {
+        const decoded = decodeJson(messages[i]);
+        if ('type' in decoded) {
+          badFrames = 0;
+          protocol.send(decoded);
+        } else if (++badFrames > badFrameTolerance) {
+          inbound.readAfterClose += messages.length - i - 1;
+          fail({ code: decoded.code, closeCode: CloseCode.PolicyViolation, message: `more than ${badFrameTolerance} bad frames in a row` });
+        } else {
+          outbox.push(errorFrame(decoded.code, decoded.message));
+        }
+      }
+    },
+    /** A frame the protocol cannot take (binary on a text protocol, RFC 6455 7.4.1: 1003) or that ws rejects (invalid UTF-8: 1007). */
+    reject(code: 'unsupported_data' | 'invalid_utf8'): void {
+      started();
+      if (!controls.accepting()) {
+        inbound.readAfterClose++;
+        return;
+      }
+      fail(
+        code === 'unsupported_data'
+          ? { code, closeCode: CloseCode.UnsupportedData, message: `${protocolName} accepts text frames only` }
+          : { code, closeCode: CloseCode.InvalidPayload, message: 'Invalid UTF-8 sequence' },
+      );
+    },
+    /** The socket closes with the peer's code (1006 for a drop); reported once, as ws does. */
+    closed(code: number, reason: string): void {
+      const send = started();
+      if (closed) return;
+      closed = true;
+      accepting = false;
+      outbox.close();
+      const stats = outbox.stats;
+      const counters: ConnectionCounters = {
+        messagesIn: inbound.messagesIn,
+        bytesIn: inbound.bytesIn,
+        enqueued: stats.enqueued,
+        messagesOut: stats.written,
+        bytesOut: stats.writtenBytes,
+        dropped: { ...stats.dropped },
+        undelivered: { readAfterClose: inbound.readAfterClose, socketClosed: stats.undelivered },
+      };
+      send({ type: 'socket.closed', code, reason, counters });
+    },
+  };
+  return controls;
+}
+
+export type FakeSocket = ReturnType<typeof createFakeSocket>;

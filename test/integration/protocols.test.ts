@@ -1,0 +1,260 @@
+import { WebSocket } from 'ws';
+import { emit, setup } from 'xstate';
+import type { ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
+import { defineProtocol } from '../../src/protocols';
+import { LOOKUP_DEADLINE, lookup } from '../protocols/lookup.protocol';
+import { cleanup, closed, connect, startServer, upgradeStatus } from './helpers';
+
+afterEach(cleanup);
+
+type Json = Record<string, unknown>;
+
+/** A json client: `send` objects, `next()` the next parsed frame, `nothingWithin(ms)`. */
+async function jsonClient(url: string, options?: ConstructorParameters<typeof WebSocket>[2]) {
+  const ws = await connect(url, options);
+  const inbox: Json[] = [];
+  const waiting: ((message: Json) => void)[] = [];
+  ws.on('message', (data) => {
+    const message = JSON.parse(data.toString()) as Json;
+    const waiter = waiting.shift();
+    if (waiter) waiter(message);
+    else inbox.push(message);
+  });
+  return {
+    ws,
+    send: (message: Json | string) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
+    next: (ms = 2000): Promise<Json> =>
+      inbox.length > 0
+        ? Promise.resolve(inbox.shift()!)
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('no message')), ms);
+            waiting.push((message) => {
+              clearTimeout(timer);
+              resolve(message);
+            });
+          }),
+    /** Resolves true when nothing arrived within `ms` (the frames already queued count). */
+    nothingWithin: async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return inbox.length === 0;
+    },
+  };
+}
+
+describe('the topics protocol', () => {
+  async function subscribed(url: string, topic: string) {
+    const client = await jsonClient(url);
+    client.send({ type: 'subscribe', topic, ref: 's' });
+    expect(await client.next()).toEqual({ type: 'reply', ref: 's', status: 'ok' });
+    return client;
+  }
+
+  it('delivers a publish to every other subscriber of the topic, not to the sender', async () => {
+    const { port } = await startServer();
+    const url = `ws://127.0.0.1:${port}/topics`;
+    const [a, b, c] = await Promise.all([subscribed(url, 'room:1'), subscribed(url, 'room:1'), subscribed(url, 'room:1')]);
+    const other = await subscribed(url, 'room:2');
+    a.send({ type: 'publish', topic: 'room:1', payload: { from: 'a', n: [1, 2] }, ref: 'p1' });
+    expect(await a.next()).toEqual({ type: 'reply', ref: 'p1', status: 'ok' });
+    for (const client of [b, c]) expect(await client.next()).toEqual({ type: 'message', topic: 'room:1', payload: { from: 'a', n: [1, 2] } });
+    b.send({ type: 'publish', topic: 'room:1', payload: 'from b', ref: 'p2' });
+    expect(await b.next()).toEqual({ type: 'reply', ref: 'p2', status: 'ok' });
+    expect(await a.next()).toEqual({ type: 'message', topic: 'room:1', payload: 'from b' });
+    expect(await c.next()).toEqual({ type: 'message', topic: 'room:1', payload: 'from b' });
+    expect(await a.nothingWithin(50)).toBe(true);
+    expect(await b.nothingWithin(0)).toBe(true);
+    expect(await other.nothingWithin(0)).toBe(true);
+  });
+
+  it('echoes a publish to its sender when asked', async () => {
+    const { port } = await startServer();
+    const a = await subscribed(`ws://127.0.0.1:${port}/topics`, 't');
+    a.send({ type: 'publish', topic: 't', payload: 1, echo: true, ref: 'e' });
+    const frames = [await a.next(), await a.next()];
+    expect(frames).toContainEqual({ type: 'reply', ref: 'e', status: 'ok' });
+    expect(frames).toContainEqual({ type: 'message', topic: 't', payload: 1 });
+  });
+
+  it('stops delivery after unsubscribe', async () => {
+    const { port } = await startServer();
+    const url = `ws://127.0.0.1:${port}/topics`;
+    const [a, b] = await Promise.all([subscribed(url, 't'), subscribed(url, 't')]);
+    b.send({ type: 'unsubscribe', topic: 't', ref: 'u' });
+    expect(await b.next()).toEqual({ type: 'reply', ref: 'u', status: 'ok' });
+    a.send({ type: 'publish', topic: 't', payload: 'x', ref: 'p' });
+    expect(await a.next()).toEqual({ type: 'reply', ref: 'p', status: 'ok' });
+    expect(await b.nothingWithin(50)).toBe(true);
+  });
+
+  it('answers ping, and replies with stable error codes', async () => {
+    const { port } = await startServer({ maxTopics: 1 });
+    const client = await jsonClient(`ws://127.0.0.1:${port}/topics`);
+    const ask = async (message: Json) => {
+      client.send(message);
+      return client.next();
+    };
+    expect(await ask({ type: 'ping', ref: '4' })).toEqual({ type: 'reply', ref: '4', status: 'ok', payload: 'pong' });
+    expect(await ask({ type: 'publish', topic: 'a', payload: 1, ref: '5' })).toMatchObject({ ref: '5', status: 'error', code: 'not_subscribed' });
+    expect(await ask({ type: 'unsubscribe', topic: 'a', ref: '6' })).toMatchObject({ ref: '6', status: 'error', code: 'not_subscribed' });
+    expect(await ask({ type: 'subscribe', topic: '', ref: '7' })).toMatchObject({ ref: '7', status: 'error', code: 'bad_topic' });
+    expect(await ask({ type: 'subscribe', topic: 42, ref: '8' })).toMatchObject({ ref: '8', status: 'error', code: 'bad_topic' });
+    expect(await ask({ type: 'subscribe', topic: 'a', ref: '9' })).toEqual({ type: 'reply', ref: '9', status: 'ok' });
+    expect(await ask({ type: 'subscribe', topic: 'b', ref: '10' })).toMatchObject({ ref: '10', status: 'error', code: 'too_many_topics' });
+    expect(await ask({ type: 'dance', ref: '11' })).toMatchObject({ ref: '11', status: 'error', code: 'unknown_type' });
+  });
+});
+
+describe('the json codec', () => {
+  it('answers bad JSON and bad messages with an error frame and keeps the connection', async () => {
+    const { port } = await startServer();
+    const client = await jsonClient(`ws://127.0.0.1:${port}/topics`);
+    client.send('{not json');
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'bad_json' });
+    client.send('[1,2]');
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'bad_message' });
+    client.send('{"type":7}');
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'bad_message' });
+    client.send({ type: 'ping', ref: 'alive' });
+    expect(await client.next()).toEqual({ type: 'reply', ref: 'alive', status: 'ok', payload: 'pong' });
+  });
+
+  it('closes with 1008 on the 11th bad frame in a row, after answering the first ten', async () => {
+    const { port } = await startServer();
+    const client = await jsonClient(`ws://127.0.0.1:${port}/topics`);
+    const done = closed(client.ws);
+    for (let i = 0; i < 11; i++) client.send('nope');
+    for (let i = 0; i < 10; i++) expect(await client.next()).toMatchObject({ type: 'error', code: 'bad_json' });
+    expect((await done).code).toBe(1008);
+  });
+
+  it('resets the count after a good frame', async () => {
+    const { port } = await startServer({ badFrameTolerance: 2 });
+    const client = await jsonClient(`ws://127.0.0.1:${port}/topics`);
+    for (let round = 0; round < 3; round++) {
+      client.send('x');
+      client.send('x');
+      client.send({ type: 'ping', ref: String(round) });
+      await client.next();
+      await client.next();
+      expect(await client.next()).toMatchObject({ ref: String(round), payload: 'pong' });
+    }
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+describe('protocol selection', () => {
+  it('serves the default protocol at path, each protocol at /<name>, and by subprotocol', async () => {
+    const { port } = await startServer();
+    const base = `ws://127.0.0.1:${port}`;
+    const byPath = await jsonClient(`${base}/topics`);
+    byPath.send({ type: 'ping', ref: 'p' });
+    expect(await byPath.next()).toMatchObject({ payload: 'pong' });
+
+    const bySubprotocol = await jsonClient(`${base}/ws`, ['nope', 'topics'] as never);
+    expect(bySubprotocol.ws.protocol).toBe('topics');
+    bySubprotocol.send({ type: 'ping', ref: 'q' });
+    expect(await bySubprotocol.next()).toMatchObject({ payload: 'pong' });
+
+    const echo = await connect(`${base}/echo`);
+    const reply = new Promise((resolve) => echo.once('message', (data) => resolve(data.toString())));
+    echo.send('hi');
+    expect(await reply).toBe('Echo: hi');
+    expect(await upgradeStatus(`${base}/nothing`)).toBe(404);
+  });
+});
+
+describe('request/reply', () => {
+  it('replies in time, or with a timeout error past the deadline', async () => {
+    const { port } = await startServer({ protocols: { lookup } });
+    const client = await jsonClient(`ws://127.0.0.1:${port}/lookup`);
+    client.send({ type: 'lookup', ref: 'fast' });
+    client.send({ type: 'answer', ref: 'fast', value: 'yes' });
+    expect(await client.next()).toEqual({ type: 'reply', ref: 'fast', status: 'ok', payload: 'yes' });
+    client.send({ type: 'lookup', ref: 'slow' });
+    expect(await client.next(LOOKUP_DEADLINE + 1000)).toMatchObject({ type: 'reply', ref: 'slow', status: 'error', code: 'timeout' });
+  });
+});
+
+describe('fault containment', () => {
+  it('restarts a protocol that throws, without closing the socket, and processes the next messages in order', async () => {
+    const { port } = await startServer({ protocols: { lookup } });
+    const client = await jsonClient(`ws://127.0.0.1:${port}/lookup`);
+    const other = await jsonClient(`ws://127.0.0.1:${port}/lookup`);
+    client.send({ type: 'note', n: 1 });
+    client.send({ type: 'crash' });
+    client.send({ type: 'note', n: 2 });
+    client.send({ type: 'note', n: 3 });
+    expect(await client.next()).toEqual({ type: 'seen', n: 1 });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'protocol_crash' });
+    expect(await client.next()).toEqual({ type: 'seen', n: 2 });
+    expect(await client.next()).toEqual({ type: 'seen', n: 3 });
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    other.send({ type: 'note', n: 9 });
+    expect(await other.next()).toEqual({ type: 'seen', n: 9 });
+  });
+
+  it('closes with 1011 past the restart budget', async () => {
+    const { port } = await startServer({ protocols: { lookup }, maxRestarts: 2 });
+    const client = await jsonClient(`ws://127.0.0.1:${port}/lookup`);
+    const done = closed(client.ws);
+    for (let i = 0; i < 3; i++) client.send({ type: 'crash' });
+    expect((await done).code).toBe(1011);
+  });
+
+  it('restarts a text protocol the same way', async () => {
+    const fragile = defineProtocol({
+      name: 'fragile',
+      codec: 'text',
+      machine: setup({
+        types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted },
+        actions: {
+          answer: emit(({ event }) => {
+            if (event.messages.includes('boom')) throw new Error('boom');
+            return { type: 'send' as const, messages: event.messages.map((m) => `ok ${m}`) };
+          }),
+        },
+      }).createMachine({ on: { 'socket.messages': { actions: 'answer' } } }),
+    });
+    const { port } = await startServer({ protocols: { fragile } });
+    const ws = await connect(`ws://127.0.0.1:${port}/fragile`);
+    const frames: string[] = [];
+    ws.on('message', (data) => frames.push(data.toString()));
+    ws.send('boom');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    ws.send('after');
+    while (frames.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(JSON.parse(frames[0])).toMatchObject({ type: 'error', code: 'protocol_crash' });
+    expect(frames[1]).toBe('ok after');
+  });
+});
+
+describe('authentication and origin at upgrade', () => {
+  it('accepts the upgrades authenticate resolves, and refuses the others with 401 or 403 before any WebSocket exists', async () => {
+    const { url } = await startServer({
+      authenticate: (request) => {
+        const token = new URL(request.url ?? '/', 'http://x').searchParams.get('token');
+        if (token === 'good') return { user: 'ada' };
+        if (token === 'banned') throw Object.assign(new Error('banned'), { status: 403 });
+        throw new Error('no token');
+      },
+    });
+    const ok = await connect(`${url}?token=good`);
+    const reply = new Promise((resolve) => ok.once('message', (data) => resolve(data.toString())));
+    ok.send('in');
+    expect(await reply).toBe('Echo: in');
+    expect(await upgradeStatus(`${url}?token=bad`)).toBe(401);
+    expect(await upgradeStatus(`${url}?token=banned`)).toBe(403);
+  });
+
+  it('refuses a browser upgrade from an origin outside the allowlist with 403', async () => {
+    const { url } = await startServer({ allowOrigins: ['https://app.example'] });
+    expect(await upgradeStatus(url, { origin: 'https://evil.example' })).toBe(403);
+    expect(await upgradeStatus(url, { origin: 'https://app.example' })).toBe(101);
+    expect(await upgradeStatus(url)).toBe(101);
+  });
+
+  it('refuses clients without Origin when requireOrigin is set', async () => {
+    const { url } = await startServer({ allowOrigins: ['https://app.example'], requireOrigin: true });
+    expect(await upgradeStatus(url)).toBe(403);
+  });
+});
