@@ -11,11 +11,15 @@ export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => 
 /** An upgrade handler mounted at an exact path, for WebSocket endpoints other than the protocol's. */
 export type UpgradeRoute = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-/** An upgrade request handed to a connection actor: the socket bridge completes or refuses it. */
+/**
+ * An upgrade request handed to a connection actor: the socket bridge
+ * completes or refuses it, then lets go of `request` and `head` so an open
+ * connection does not keep its upgrade request alive.
+ */
 export interface UpgradeTransport {
-  request: IncomingMessage;
+  request: IncomingMessage | null;
   socket: Duplex;
-  head: Buffer;
+  head: Buffer | null;
 }
 
 /** What the server makes of an upgrade request: the protocol to serve, or the HTTP status to refuse it with. */

@@ -6,8 +6,6 @@ import type { ProtocolEmitted } from '../protocol/events';
 import { encode } from './codec';
 import type { Outbox } from './outbox';
 
-type Emitted<T extends ProtocolEmitted['type']> = Extract<ProtocolEmitted, { type: T }>;
-
 export interface WiringContext {
   connectionId: string;
   outbox: Outbox;
@@ -26,42 +24,56 @@ const VOLATILE = { volatile: true } as const;
  */
 export function wireProtocol(protocol: AnyActorRef, context: WiringContext): () => void {
   const { connectionId, outbox, broker } = context;
-  const topics = new Map<string, Subscription>();
-  const listeners = [
-    protocol.on('send', (event: Emitted<'send'>) => {
-      const options = event.volatile === true ? VOLATILE : undefined;
-      for (const message of event.messages) outbox.push(encode(message), options);
-    }),
-    protocol.on('reply', ({ ref, status, payload, code, message }: Emitted<'reply'>) => {
-      outbox.push(JSON.stringify({ type: 'reply', ref, status, payload, code, message }));
-    }),
-    protocol.on('close', (event: Emitted<'close'>) => {
-      const valid = isSendableCloseCode(event.code);
-      context.requestClose(
-        valid ? event.code : CloseCode.InternalError,
-        valid ? event.reason : `protocol asked for an invalid close code ${event.code}`,
-      );
-    }),
-    protocol.on('subscribe', ({ topic }: Emitted<'subscribe'>) => {
-      if (topics.has(topic)) return;
-      topics.set(
-        topic,
-        broker.subscribe(topic).subscribe((message) => {
-          if (message.from !== connectionId || message.echo === true) outbox.push(message.frame);
-        }),
-      );
-    }),
-    protocol.on('unsubscribe', ({ topic }: Emitted<'unsubscribe'>) => {
-      topics.get(topic)?.unsubscribe();
-      topics.delete(topic);
-    }),
-    protocol.on('publish', ({ topic, payload, echo }: Emitted<'publish'>) => {
-      broker.publish({ topic, frame: JSON.stringify({ type: 'message', topic, payload }), from: connectionId, echo });
-    }),
-  ];
+  let topics: Map<string, Subscription> | null = null;
+  // One wildcard listener, not one per emitted type: it is held by every open connection.
+  const listener = protocol.on('*', (event: ProtocolEmitted) => {
+    switch (event.type) {
+      case 'send': {
+        const options = event.volatile === true ? VOLATILE : undefined;
+        for (const message of event.messages) outbox.push(encode(message), options);
+        break;
+      }
+      case 'reply': {
+        const { ref, status, payload, code, message } = event;
+        outbox.push(JSON.stringify({ type: 'reply', ref, status, payload, code, message }));
+        break;
+      }
+      case 'close': {
+        const valid = isSendableCloseCode(event.code);
+        context.requestClose(
+          valid ? event.code : CloseCode.InternalError,
+          valid ? event.reason : `protocol asked for an invalid close code ${event.code}`,
+        );
+        break;
+      }
+      case 'subscribe': {
+        topics ??= new Map();
+        if (topics.has(event.topic)) break;
+        topics.set(
+          event.topic,
+          broker.subscribe(event.topic).subscribe((message) => {
+            if (message.from !== connectionId || message.echo === true) outbox.push(message.frame);
+          }),
+        );
+        break;
+      }
+      case 'unsubscribe':
+        topics?.get(event.topic)?.unsubscribe();
+        topics?.delete(event.topic);
+        break;
+      case 'publish':
+        broker.publish({
+          topic: event.topic,
+          frame: JSON.stringify({ type: 'message', topic: event.topic, payload: event.payload }),
+          from: connectionId,
+          echo: event.echo,
+        });
+        break;
+    }
+  });
   return () => {
-    for (const listener of listeners) listener.unsubscribe();
-    for (const subscription of topics.values()) subscription.unsubscribe();
-    topics.clear();
+    listener.unsubscribe();
+    if (topics !== null) for (const subscription of topics.values()) subscription.unsubscribe();
+    topics = null;
   };
 }

@@ -95,7 +95,8 @@ export function createSocketBridge(options: SocketBridgeOptions) {
   const debug = logger.isLevelEnabled('debug');
 
   return fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
-    const { request, socket, head } = input.transport as UpgradeTransport;
+    const transport = input.transport as UpgradeTransport;
+    const { socket } = transport;
     let ws: WebSocket | null = null;
     let protocol: AnyActorRef | null = null;
     const outbox = new Outbox(wsSink(socket as unknown as RawSocket, () => ws), {
@@ -196,6 +197,10 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     socket.on('close', onRawClose);
 
     const upgrade = (): void => {
+      const { request, head } = transport;
+      transport.request = null;
+      transport.head = null;
+      if (request === null || head === null) return;
       wss.handleUpgrade(request, socket, head, (upgraded) => {
         socket.off('close', onRawClose);
         ws = upgraded;
