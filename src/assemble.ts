@@ -79,7 +79,7 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
           protocol: protocol.machine,
           ...(authenticate === undefined
             ? {}
-            : { authenticate: fromPromise<unknown, { transport: unknown }>(async ({ input }) => authenticate((input.transport as UpgradeTransport).request)) }),
+            : { authenticate: fromPromise<unknown, { transport: unknown }>(async ({ input }) => authenticate((input.transport as UpgradeTransport).request!)) }),
         },
         delays: {
           heartbeatInterval: o.heartbeatInterval,
