@@ -17,6 +17,7 @@ import { supervisorMachine } from '../machines/supervisor.machine';
 import { connectionMachine } from '../machines/connection.machine';
 import { echoMachine } from '../machines/protocols/echo.machine';
 import { topicsMachine } from '../machines/protocols/topics.machine';
+import { replyDeadlineMachine } from '../machines/protocols/reply-deadline.machine';
 
 /** The machines to draw, in README order: adding one is one line. */
 export const MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }> = [
@@ -24,6 +25,7 @@ export const MACHINES: ReadonlyArray<{ name: string; machine: AnyStateMachine }>
   { name: 'connection', machine: connectionMachine },
   { name: 'echo', machine: echoMachine },
   { name: 'topics', machine: topicsMachine },
+  { name: 'reply-deadline', machine: replyDeadlineMachine },
 ];
 
 export const REPO_ROOT = path.resolve(__dirname, '..');

@@ -10,6 +10,7 @@ describe('committed diagrams', () => {
       'README.md',
       'diagrams/connection.mmd',
       'diagrams/echo.mmd',
+      'diagrams/reply-deadline.mmd',
       'diagrams/supervisor.mmd',
       'diagrams/topics.mmd',
     ]);
