@@ -1,11 +1,13 @@
 import { deepStrictEqual, fail } from 'node:assert';
-import { assign, createActor, setup } from 'xstate';
+import { createActor } from 'xstate';
 import type { Actor, AnyActorLogic, AnyActorRef, EventObject, InspectionEvent, Observer, StateValue } from 'xstate';
 import { connectionMachine, type AuthRejection } from '../../machines/connection.machine';
 import { DEFAULT_BAD_FRAME_TOLERANCE, type Codec } from '../actors/codec';
 import type { Broker } from '../broker/broker';
 import { createMemoryBroker } from '../broker/memory.broker';
-import type { CloseRecord, SocketCommand, SocketEvent } from '../protocol/events';
+import { DEFAULT_OUTBOX_LIMIT } from '../actors/outbox';
+import type { CloseRecord, OverflowPolicy, SocketCommand, SocketEvent } from '../protocol/events';
+import { createAuthenticator } from './authenticator';
 import { SteppingClock } from './clock';
 import { createFakeSocket } from './fake-socket';
 
@@ -21,6 +23,12 @@ export interface TestConnectionOptions {
   codec?: Codec;
   /** json: bad frames tolerated in a row before the connection closes with 1008. Default 10. */
   badFrameTolerance?: number;
+  /** Bytes a connection's outbox may hold, counting what the client has not read yet, before `slowConsumer` applies. Default 1 MiB. */
+  outboxLimit?: number;
+  /** What happens to a reliable message past the outbox limit: `close` (4003), `drop-newest` or `drop-oldest`. Default `close`. */
+  slowConsumer?: OverflowPolicy;
+  /** The same for messages a protocol marks volatile. Default `drop-newest`. */
+  slowConsumerVolatile?: OverflowPolicy;
   /** Where the protocol's topics live; pass one broker to several test connections to test them together. Default: a fresh in-memory broker. */
   broker?: Broker;
   /**
@@ -63,6 +71,8 @@ export interface TestConnection {
   readonly protocol: AnyActorRef;
   /** The simulated clock every delay of the connection and its protocol runs on. */
   readonly clock: SteppingClock;
+  // Every action below throws if the connection actor has failed (a bug in a machine: a failure is never a normal outcome).
+
   /** The client sends a text message, or several arriving in one socket read (a text protocol gets them as one batch). */
   send(messages: string | readonly string[]): void;
   /** The client sends a JSON-encoded message (or several in one read). */
@@ -71,8 +81,12 @@ export interface TestConnection {
   sendBinary(): void;
   /** The client sends a text frame's raw bytes: invalid UTF-8 closes with 1007, as ws does; valid UTF-8 is sent as text. */
   sendBytes(bytes: Uint8Array): void;
-  /** Every frame the server has written to the client so far, in order (what the protocol sent, replies, topic messages, error frames). */
+  /** Every frame the client has read so far, in order (what the protocol sent, replies, topic messages, error frames). */
   sent(): string[];
+  /** The client stops reading: frames wait in the socket's buffer, so the outbox congests and, past its limit, applies `slowConsumer`. */
+  stall(): void;
+  /** The client reads what waits and keeps reading. */
+  resume(): void;
   /**
    * Asserts that the frames written since the last `expectSent` (or since
    * the start) are exactly `messages`, in order; objects are compared with
@@ -125,33 +139,6 @@ export interface TestConnection {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const MANUAL = 'manual';
-
-type AuthEvent = { type: 'accept'; identity: unknown } | { type: 'reject'; rejection: AuthRejection };
-
-/** An `authenticate` actor that answers at once with `identity`, or (manual) when the test says. */
-function createAuthenticator(identity: unknown, onStart: (self: AnyActorRef) => void) {
-  return setup({ types: { context: {} as { identity: unknown }, events: {} as AuthEvent } }).createMachine({
-    context: { identity: identity === MANUAL ? null : identity },
-    initial: identity === MANUAL ? 'pending' : 'accepted',
-    entry: ({ self }) => onStart(self),
-    states: {
-      pending: {
-        on: {
-          accept: { target: 'accepted', actions: assign({ identity: ({ event }) => event.identity }) },
-          reject: {
-            actions: ({ event }) => {
-              throw event.rejection;
-            },
-          },
-        },
-      },
-      accepted: { type: 'final' },
-    },
-    output: ({ context }) => context.identity,
-  });
-}
-
 /**
  * Runs `protocol` inside the real connection machine, in memory: no sockets,
  * no real timers (a `SteppingClock`), and a fake socket bridge built on the
@@ -175,6 +162,8 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
     codec: options.codec ?? definition?.codec ?? 'text',
     badFrameTolerance: options.badFrameTolerance ?? DEFAULT_BAD_FRAME_TOLERANCE,
     broker: options.broker ?? createMemoryBroker(),
+    outboxLimit: options.outboxLimit ?? DEFAULT_OUTBOX_LIMIT,
+    outboxPolicy: { reliable: options.slowConsumer ?? 'close', volatile: options.slowConsumerVolatile ?? 'drop-newest' },
     open: options.open ?? true,
     autoPong: options.autoPong ?? true,
     autoClose: options.autoClose ?? true,
@@ -203,7 +192,21 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
     maxTopics: options.maxTopics,
   };
   const actor = createActor(machine, { clock, input, inspect: options.inspect });
+  // Observed, a failure stays in band: the kit call that caused it (or the next one) throws it, instead of XState rethrowing it later.
+  actor.subscribe({ error: () => undefined });
   actor.start();
+  /** Runs a step of the test, then throws if the connection actor has failed. */
+  const step =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      alive();
+      fn(...args);
+      alive();
+    };
+  const alive = (): void => {
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status === 'error') throw new Error(`statewire/testing: the connection actor failed: ${String(snapshot.error)}`, { cause: snapshot.error });
+  };
   let seen = 0;
 
   const closeFrame = () => socket.commands.find((c): c is Extract<SocketCommand, { type: 'socket.close' }> => c.type === 'socket.close');
@@ -229,16 +232,10 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
       return current();
     },
     clock,
-    send(messages) {
-      socket.deliver(typeof messages === 'string' ? [messages] : [...messages]);
-    },
-    sendJson(...messages) {
-      socket.deliver(messages.map((message) => JSON.stringify(message)));
-    },
-    sendBinary() {
-      socket.reject('unsupported_data');
-    },
-    sendBytes(bytes) {
+    send: step((messages: string | readonly string[]) => socket.deliver(typeof messages === 'string' ? [messages] : [...messages])),
+    sendJson: step((...messages: unknown[]) => socket.deliver(messages.map((message) => JSON.stringify(message)))),
+    sendBinary: step(() => socket.reject('unsupported_data')),
+    sendBytes: step((bytes: Uint8Array) => {
       let text: string;
       try {
         text = utf8.decode(bytes);
@@ -247,8 +244,10 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
         return;
       }
       socket.deliver([text]);
-    },
+    }),
     sent: () => [...socket.written],
+    stall: step(() => socket.stall()),
+    resume: step(() => socket.resume()),
     expectSent(...messages) {
       const fresh = socket.written.slice(seen);
       seen = socket.written.length;
@@ -266,27 +265,27 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
       const expected = reason === undefined ? { code } : { code, reason };
       deepStrictEqual(actual, expected, `expected the connection to close with ${JSON.stringify(expected)}, it closed with ${JSON.stringify(actual)}`);
     },
-    advance: (ms) => clock.advance(ms),
+    advance: step((ms: number) => clock.advance(ms)),
     state: () => actor.getSnapshot().value,
     protocolState() {
       const ref = socket.protocol();
       return ref === null ? undefined : (ref.getSnapshot() as { value?: StateValue }).value;
     },
     pings: () => socket.commands.filter((c) => c.type === 'socket.ping').length,
-    pong: () => socket.report({ type: 'socket.pong' }),
-    open: () => socket.report({ type: 'socket.open' }),
-    accept: (identity = null) => authenticating().send({ type: 'accept', identity }),
-    reject: (rejection = {}) => authenticating().send({ type: 'reject', rejection }),
-    close(code, reason) {
+    pong: step(() => socket.report({ type: 'socket.pong' })),
+    open: step(() => socket.report({ type: 'socket.open' })),
+    accept: step((identity: unknown = null) => authenticating().send({ type: 'accept', identity })),
+    reject: step((rejection: AuthRejection = {}) => authenticating().send({ type: 'reject', rejection })),
+    close: step((code?: number, reason?: string) => {
       const frame = closeFrame();
       if (code !== undefined) socket.closed(code, reason ?? '');
       else if (socket.commands.some((c) => c.type === 'socket.terminate' || c.type === 'socket.refuse')) socket.closed(1006, reason ?? '');
       else if (frame !== undefined) socket.closed(frame.code, reason ?? frame.reason);
       else socket.closed(1000, reason ?? '');
-    },
-    shutdown: () => actor.send({ type: 'server.shutdown' }),
-    terminate: () => actor.send({ type: 'server.terminate' }),
-    report: (event) => socket.report(event),
+    }),
+    shutdown: step(() => actor.send({ type: 'server.shutdown' })),
+    terminate: step(() => actor.send({ type: 'server.terminate' })),
+    report: step((event: SocketEvent) => socket.report(event)),
     commands: () => [...socket.commands],
     record,
     stop: () => actor.stop(),

@@ -2,7 +2,7 @@ import { fromCallback } from 'xstate';
 import type { AnyActorRef, EventObject } from 'xstate';
 import type { SocketBridgeInput } from '../../machines/connection.machine';
 import { decodeJson, errorFrame, type Codec } from '../actors/codec';
-import { Outbox, type OutboxSink } from '../actors/outbox';
+import { Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
 import { wireProtocol } from '../actors/protocol-wiring';
 import type { Broker } from '../broker/broker';
 import { CloseCode } from '../protocol/close-codes';
@@ -15,6 +15,9 @@ export interface FakeSocketOptions {
   /** json: bad frames tolerated in a row before the connection closes with 1008. */
   badFrameTolerance: number;
   broker: Broker;
+  /** Outbox limit in bytes (queued plus the client's unread bytes). */
+  outboxLimit: number;
+  outboxPolicy: OutboxPolicy;
   /** Whether the client completes the upgrade as soon as the connection asks for it. */
   open: boolean;
   /** Whether the client answers every ping at once, as ws clients do. */
@@ -45,27 +48,36 @@ export function createFakeSocket(options: FakeSocketOptions) {
   let accepting = true;
   let closed = false;
   let badFrames = 0;
+  // A stalled client reads nothing: frames pile up in the socket's buffer (ws's bufferedAmount) until it resumes.
+  let stalled = false;
+  const unread: string[] = [];
+  let unreadBytes = 0;
+  const drainListeners: (() => void)[] = [];
 
   const sink: OutboxSink = {
     isOpen: () => !closed,
-    bufferedAmount: () => 0,
-    write: (messages) => void written.push(...messages),
-    onDrain: () => undefined,
+    bufferedAmount: () => unreadBytes,
+    write(messages) {
+      if (!stalled) return void written.push(...messages);
+      unread.push(...messages);
+      for (const message of messages) unreadBytes += Buffer.byteLength(message);
+    },
+    onDrain: (listener) => void drainListeners.push(listener),
   };
   const outbox = new Outbox(sink, {
+    limit: options.outboxLimit,
+    policy: options.outboxPolicy,
     schedule: (flush) => flush(),
     onCongestion: (congested) => report?.({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
     onOverflow: () => report?.({ type: 'outbox.overflow' }),
   });
 
-  const started = (): ((event: ConnectionEvent) => void) => {
-    if (report === null) throw new Error('statewire/testing: the socket bridge has not started');
-    return report;
-  };
+  // The bridge starts with the connection actor, inside createTestConnection, before any control is used.
+  const send = (event: ConnectionEvent): void => report!(event);
   const wire = (ref: AnyActorRef): void => {
     unwire();
     protocol = ref;
-    const unwireRuntime = wireProtocol(ref, { connectionId: id, outbox, broker, requestClose: (code, reason) => started()({ type: 'protocol.close', code, reason }) });
+    const unwireRuntime = wireProtocol(ref, { connectionId: id, outbox, broker, requestClose: (code, reason) => send({ type: 'protocol.close', code, reason }) });
     const all = ref.on('*', (event: EventObject) => void emitted.push(event));
     unwire = () => {
       unwireRuntime();
@@ -74,7 +86,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
   };
   const fail = (failure: Extract<SocketEvent, { type: 'socket.failed' }>['failure']): void => {
     accepting = false;
-    started()({ type: 'socket.failed', failure });
+    send({ type: 'socket.failed', failure });
   };
 
   const logic = fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
@@ -120,13 +132,23 @@ export function createFakeSocket(options: FakeSocketOptions) {
     protocol: (): AnyActorRef | null => protocol,
     /** Whether inbound messages still reach the protocol. */
     accepting: (): boolean => accepting && !closed,
+    /** The client stops reading: what the server writes waits in the socket's buffer, and the outbox sees it as unsent. */
+    stall(): void {
+      stalled = true;
+    },
+    /** The client reads everything waiting for it, and keeps reading: the socket's buffer drains. */
+    resume(): void {
+      stalled = false;
+      written.push(...unread.splice(0));
+      unreadBytes = 0;
+      for (const listener of drainListeners) listener();
+    },
     /** Reports an event as the socket bridge would. */
     report(event: SocketEvent): void {
-      started()(event);
+      send(event);
     },
     /** One socket read: the messages reach the protocol as one batch (json: one event each), or count as read after close. */
     deliver(messages: readonly string[]): void {
-      started();
       if (messages.length === 0) return;
       if (!controls.accepting() || protocol === null) {
         inbound.readAfterClose += messages.length;
@@ -154,7 +176,6 @@ export function createFakeSocket(options: FakeSocketOptions) {
     },
     /** A frame the protocol cannot take (binary on a text protocol, RFC 6455 7.4.1: 1003) or that ws rejects (invalid UTF-8: 1007). */
     reject(code: 'unsupported_data' | 'invalid_utf8'): void {
-      started();
       if (!controls.accepting()) {
         inbound.readAfterClose++;
         return;
@@ -167,7 +188,6 @@ export function createFakeSocket(options: FakeSocketOptions) {
     },
     /** The socket closes with the peer's code (1006 for a drop); reported once, as ws does. */
     closed(code: number, reason: string): void {
-      const send = started();
       if (closed) return;
       closed = true;
       accepting = false;

@@ -57,7 +57,6 @@ function createTestClient(ws: WebSocket): TestClient {
         clearTimeout(timer);
       };
       const check = (): void => {
-        if (settled) return;
         const value = ready();
         if (value !== undefined) {
           settle();
@@ -116,7 +115,8 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     ...address,
     server,
     connect({ path, ...clientOptions } = {}) {
-      const url = path === undefined ? address.url : `ws://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}${path}`;
+      const url = new URL(address.url);
+      if (path !== undefined) url.pathname = path;
       const ws = new WebSocket(url, clientOptions);
       clients.add(ws);
       ws.once('close', () => clients.delete(ws));

@@ -1,0 +1,119 @@
+import { __unsafe_getAllOwnEventDescriptors as ownEventDescriptors, fromCallback } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
+import { connectionMachine, type AuthRejection } from '../../machines/connection.machine';
+import { CloseCode } from '../../src/protocol/close-codes';
+import { emptyCounters, type CloseRecord, type ConnectionEvent } from '../../src/protocol/events';
+import { createTestConnection, type TestConnection } from '../../src/testing';
+import { scriptedProtocol } from '../machines/fakes';
+import type { ModelSpec } from './harness';
+
+/**
+ * `restartWindow` is a delayed `raise`, not an `after`: the model sends its
+ * `protocol.restartExpired` as an explicit event, and the implementation's
+ * window is long enough never to expire by itself within a path.
+ */
+const delays = { heartbeatInterval: 1000, pongTimeout: 300, closeTimeout: 500, restartWindow: 1e9 };
+/** One restart at most keeps one restart window pending at a time, and reaches both sides of the budget. */
+const MAX_RESTARTS = 1;
+const IDENTITY = { user: 'ada' };
+const REJECTION: AuthRejection = { status: 403, message: 'not you' };
+
+const closed = (code: number, reason: string): ConnectionEvent => ({ type: 'socket.closed', code, reason, counters: emptyCounters() });
+
+function pick(record: CloseRecord) {
+  return { code: record.code, reason: record.reason, clean: record.clean };
+}
+
+function observable(s: AnyMachineSnapshot) {
+  const { code, reason, restarts, identity } = s.context;
+  return { value: s.value, code, reason, restarts, identity, record: s.status === 'done' ? pick(s.output as CloseRecord) : null };
+}
+
+/**
+ * The connection machine, driven through the test kit: the real machine with
+ * the kit's fake socket bridge and a scripted protocol (it closes on
+ * `close <code>`, throws on `throw`), on a SteppingClock. The client does
+ * nothing by itself: the upgrade, every pong and close, the authentication's
+ * answer are explicit events of the model. With `authenticate`, an
+ * `authenticate` hook decides on the upgrade.
+ */
+export function connectionSpec({ authenticate }: { authenticate: boolean }): ModelSpec<TestConnection> {
+  const input = { id: 'model-1', transport: null, authenticate, maxRestarts: MAX_RESTARTS };
+  return {
+    machine: connectionMachine,
+    model: connectionMachine.provide({
+      actors: { socket: fromCallback(() => undefined), protocol: scriptedProtocol, authenticate: fromCallback(() => undefined) as never },
+    }) as AnyStateMachine,
+    input,
+    delays,
+    events: {
+      'socket.failed': () => [{ type: 'socket.failed', failure: { code: 'unsupported_data', closeCode: CloseCode.UnsupportedData, message: 'scripted accepts text frames only' } }],
+      'protocol.close': () => [{ type: 'protocol.close', code: 4100, reason: 'bye' }],
+      'xstate.error.actor.protocol': () => [{ type: 'xstate.error.actor.protocol', actorId: 'protocol', error: new Error('protocol bug') }],
+      'protocol.restartExpired': (s) => (s.context.restarts > 0 ? [{ type: 'protocol.restartExpired' }] : []),
+      // The authenticate hook (the only other invoked actor that ends) answers with an identity, or refuses.
+      'xstate.done.actor.*': (s) => [{ type: descriptorOf(s, 'xstate.done.actor.'), output: IDENTITY }],
+      'xstate.error.actor.*': (s) => [{ type: descriptorOf(s, 'xstate.error.actor.'), error: REJECTION }],
+      // The peer answers a close frame with its code, or drops (1006); before any close frame it closes with 1000 or drops.
+      'socket.closed': (s) => {
+        if (s.matches('terminating') || s.matches('rejected')) return [closed(CloseCode.Abnormal, '')];
+        if (s.matches('closing')) return [closed(s.context.code, s.context.reason), closed(CloseCode.Abnormal, '')];
+        return [closed(CloseCode.Normal, 'bye'), closed(CloseCode.Abnormal, '')];
+      },
+    },
+    exec: {
+      'socket.open': (conn) => conn.open(),
+      'socket.pong': (conn) => conn.pong(),
+      'socket.failed': (conn) => conn.sendBinary(),
+      'socket.closed': (conn, event) => {
+        const { code, reason } = event as Extract<ConnectionEvent, { type: 'socket.closed' }>;
+        conn.close(code, reason);
+      },
+      'server.shutdown': (conn) => conn.shutdown(),
+      'server.terminate': (conn) => conn.terminate(),
+      'protocol.close': (conn, event) => conn.send(`close ${(event as Extract<ConnectionEvent, { type: 'protocol.close' }>).code}`),
+      'xstate.error.actor.protocol': (conn) => conn.send('throw'),
+      'protocol.restartExpired': (conn) => conn.actor.send({ type: 'protocol.restartExpired' } as never),
+      'xstate.done.actor.*': (conn) => conn.accept(IDENTITY),
+      'xstate.error.actor.*': (conn) => conn.reject(REJECTION),
+      'outbox.congested': (conn) => conn.report({ type: 'outbox.congested' }),
+      'outbox.flowing': (conn) => conn.report({ type: 'outbox.flowing' }),
+      'outbox.overflow': (conn) => conn.report({ type: 'outbox.overflow' }),
+    },
+    abstract: observable,
+    start: (inspect) =>
+      createTestConnection(scriptedProtocol, {
+        ...delays,
+        id: input.id,
+        protocolName: 'scripted',
+        identity: authenticate ? 'manual' : undefined,
+        maxRestarts: MAX_RESTARTS,
+        open: false,
+        autoPong: false,
+        autoClose: false,
+        inspect,
+      }),
+    observe: (conn) => observable(conn.actor.getSnapshot()),
+    check(conn, event: EventObject, before, after) {
+      const last = conn.commands().at(-1);
+      // What the machine decided reaches the socket: a ping per heartbeat, the close frame, the upgrade, the refusal.
+      if (event.type.startsWith('xstate.after.heartbeatInterval')) expect(last).toEqual({ type: 'socket.ping' });
+      if (after.matches('closing') && !before.matches('closing')) expect(last).toEqual({ type: 'socket.close', code: after.context.code, reason: after.context.reason });
+      if (after.matches('terminating') && !before.matches('terminating')) expect(last).toEqual({ type: 'socket.terminate' });
+      if (after.matches('rejected')) expect(last).toEqual({ type: 'socket.refuse', status: after.context.code - 4000, message: after.context.reason });
+      if (after.matches({ connecting: 'upgrading' }) && !before.matches({ connecting: 'upgrading' })) expect(last).toEqual({ type: 'socket.upgrade' });
+      // A restarted protocol is wired, and the client told.
+      if (event.type === 'xstate.error.actor.protocol' && after.matches('open')) {
+        expect(conn.sent().at(-1)).toBe(JSON.stringify({ type: 'error', code: 'protocol_crash', message: 'the scripted protocol failed and was restarted' }));
+        expect(conn.protocol).toBe(conn.actor.getSnapshot().context.protocol);
+      }
+    },
+  };
+}
+
+/** The type of the done or error event of the actor invoked in the snapshot's state (the authenticate hook). */
+function descriptorOf(s: AnyMachineSnapshot, prefix: string): string {
+  const descriptor = ownEventDescriptors(s).find((e: string) => e.startsWith(prefix) && !e.endsWith('.protocol'));
+  if (descriptor === undefined) throw new Error(`no ${prefix} event in ${JSON.stringify(s.value)}`);
+  return descriptor;
+}

@@ -1,0 +1,48 @@
+import { createActor, fromCallback } from 'xstate';
+import type { AnyActorLogic } from 'xstate';
+import { connectionMachine } from '../../machines/connection.machine';
+import { echoMachine } from '../../machines/protocols/echo.machine';
+import { supervisorMachine } from '../../machines/supervisor.machine';
+
+/**
+ * The model tests always provide every actor. These pin what the machines do
+ * with their defaults: a missing effect is a programmer error that fails the
+ * actor with a message naming what is missing.
+ */
+describe('machine defaults', () => {
+  const input = { id: 'conn-1', transport: null };
+
+  /** Starts the actor with an error observer: a root actor's unobserved error is rethrown out of band. */
+  function start(logic: AnyActorLogic, options: { input?: unknown } = {}) {
+    const actor = createActor(logic, options);
+    actor.subscribe({ error: () => undefined });
+    return actor.start();
+  }
+
+  it('fails a connection whose socket actor was not provided, naming it', () => {
+    const actor = start(connectionMachine, { input });
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(actor.getSnapshot().error).toEqual(new Error('statewire: the connection machine\'s "socket" actor was not provided'));
+  });
+
+  it('fails a connection whose protocol actor was not provided, naming it', () => {
+    const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined) } }), { input });
+    expect(actor.getSnapshot().error).toEqual(new Error('statewire: the connection machine\'s "protocol" actor was not provided'));
+  });
+
+  it('fails a supervisor whose listener was not provided, naming it', () => {
+    const actor = start(supervisorMachine);
+    expect(actor.getSnapshot().error).toEqual(new Error('statewire: the supervisor machine\'s "listener" actor was not provided'));
+  });
+
+  it('admits a connection with identity null when authentication is on but no authenticate hook was provided', async () => {
+    const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined), protocol: echoMachine } }), {
+      input: { ...input, authenticate: true },
+    });
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'authenticating' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'upgrading' });
+    expect(actor.getSnapshot().context.identity).toBeNull();
+    actor.stop();
+  });
+});
