@@ -120,11 +120,13 @@ export const connectionMachine = setup({
       enqueue.sendTo('socket', ({ context: next }) => ({ type: 'socket.protocol' as const, protocol: next.protocol, restarted: true }));
       enqueue.raise({ type: 'protocol.restartExpired' }, { delay: 'restartWindow' });
     }),
+    forgetProtocol: assign({ protocol: null }),
     forgetRestart: assign(({ context }) => ({ restarts: context.restarts - 1 })),
     sendPing: sendTo('socket', { type: 'socket.ping' }),
     sendClose: sendTo('socket', ({ context }) => ({
       type: 'socket.close' as const,
-      code: context.code ?? CloseCode.Normal,
+      // Every way into `closing` decides the code first.
+      code: context.code!,
       reason: context.reason,
     })),
     terminateSocket: sendTo('socket', { type: 'socket.terminate' }),
@@ -137,7 +139,8 @@ export const connectionMachine = setup({
       assertEvent(event, 'socket.failed');
       return { code: event.failure.closeCode, reason: event.failure.message };
     }),
-    decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed beyond its restart budget' }),
+    decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed beyond its restart budget', protocol: null }),
+    decideProtocolStartFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed to start', protocol: null }),
     decideSlowConsumer: assign({ code: CloseCode.SlowConsumer, reason: 'slow consumer: outbox limit reached' }),
     decideHeartbeatTimeout: assign({ code: CloseCode.HeartbeatTimeout, reason: 'no pong within pongTimeout' }),
     decideCloseTimeout: assign({ code: CloseCode.CloseTimeout, reason: 'no close frame within closeTimeout' }),
@@ -179,6 +182,9 @@ export const connectionMachine = setup({
   },
   on: {
     'socket.closed': { target: '.closed', actions: 'recordClose' },
+    // Outside `open` (where it is restarted) a protocol failure cannot take the connection down with it:
+    // upgrading closes with 1011 (below); closing and terminating, on their way out already, let go of it.
+    'xstate.error.actor.protocol': { actions: 'forgetProtocol' },
   },
   initial: 'connecting',
   states: {
@@ -204,6 +210,7 @@ export const connectionMachine = setup({
           on: {
             'socket.open': '#connection.open',
             'server.shutdown': { target: '#connection.closing', actions: 'decideShutdown' },
+            'xstate.error.actor.protocol': { target: '#connection.closing', actions: 'decideProtocolStartFailure' },
           },
         },
       },

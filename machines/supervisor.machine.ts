@@ -17,14 +17,24 @@ export interface SupervisorContext {
   spawned: number;
   /** Connections spawned and not yet ended. */
   active: number;
-  /** Records of the connections that ended during the drain. */
-  drained: CloseRecord[];
+  /** Records of the connections that ended during the drain, newest first, as an immutable list: appending is O(1). */
+  drained: DrainedList;
   terminated: number;
   forced: boolean;
   error: string | null;
 }
 
 export const CONNECTION_ID_PREFIX = 'conn-';
+
+/** An immutable singly linked list: each drained record points to the one before it. */
+export type DrainedList = { record: CloseRecord; previous: DrainedList } | null;
+
+/** The records of a drained list, oldest first. */
+export function drainedRecords(list: DrainedList): CloseRecord[] {
+  const records: CloseRecord[] = [];
+  for (let node = list; node !== null; node = node.previous) records.push(node.record);
+  return records.reverse();
+}
 
 function notProvided<TEvent extends { type: string }, TInput = void>(name: string) {
   return fromCallback<TEvent, TInput>(() => {
@@ -63,7 +73,7 @@ export const supervisorMachine = setup({
     terminateTimeout: 1_000,
   },
   guards: {
-    isConnectionEnd: ({ event }) => (event as unknown as ConnectionEnd).actorId?.startsWith(CONNECTION_ID_PREFIX) ?? false,
+    isConnectionEnd: ({ event }) => (event as unknown as ConnectionEnd).actorId.startsWith(CONNECTION_ID_PREFIX),
     hasNoActiveConnections: ({ context }) => context.active === 0,
   },
   actions: {
@@ -87,10 +97,8 @@ export const supervisorMachine = setup({
       const record: CloseRecord =
         'output' in end
           ? end.output
-          : { id: end.actorId ?? '?', code: CloseCode.InternalError, reason: String(end.error), clean: false, ...emptyCounters() };
-      // Appended in place: copying the array per record would make a drain of n connections O(n^2).
-      context.drained.push(record);
-      return { drained: context.drained };
+          : { id: end.actorId, code: CloseCode.InternalError, reason: String(end.error), clean: false, ...emptyCounters() };
+      return { drained: { record, previous: context.drained } };
     }),
     stopAccepting: sendTo('listener', { type: 'listener.drain' } satisfies ListenerCommand),
     shutdownConnections: sendTo('connections', { type: 'connections.shutdown' } satisfies ConnectionsCommand),
@@ -100,12 +108,11 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  // A factory: `drained` is appended in place, so every actor needs its own array.
   context: () => ({
     address: null,
     spawned: 0,
     active: 0,
-    drained: [],
+    drained: null,
     terminated: 0,
     forced: false,
     error: null,
@@ -163,7 +170,7 @@ export const supervisorMachine = setup({
   output: ({ context }) => ({
     forced: context.forced,
     ...(context.error === null ? {} : { error: context.error }),
-    drained: context.drained,
+    drained: drainedRecords(context.drained),
     terminated: context.terminated,
   }),
 });

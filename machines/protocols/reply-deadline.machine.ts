@@ -24,6 +24,9 @@ export const replyDeadlineMachine = setup({
   delays: {
     replyTimeout: ({ context }) => context.timeout,
   },
+  actions: {
+    notifyTimeout: sendParent(({ context }): ReplyTimeoutEvent => ({ type: 'reply.timeout', ref: context.ref })),
+  },
 }).createMachine({
   id: 'replyDeadline',
   context: ({ input }) => input,
@@ -33,7 +36,7 @@ export const replyDeadlineMachine = setup({
       after: {
         replyTimeout: {
           target: 'expired',
-          actions: sendParent(({ context }): ReplyTimeoutEvent => ({ type: 'reply.timeout', ref: context.ref })),
+          actions: 'notifyTimeout',
         },
       },
     },

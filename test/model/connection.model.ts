@@ -25,8 +25,8 @@ function pick(record: CloseRecord) {
 }
 
 function observable(s: AnyMachineSnapshot) {
-  const { code, reason, restarts, identity } = s.context;
-  return { value: s.value, code, reason, restarts, identity, record: s.status === 'done' ? pick(s.output as CloseRecord) : null };
+  const { code, reason, restarts, identity, protocol } = s.context;
+  return { value: s.value, code, reason, restarts, identity, protocol: protocol !== null, record: s.status === 'done' ? pick(s.output as CloseRecord) : null };
 }
 
 /**
@@ -49,7 +49,8 @@ export function connectionSpec({ authenticate }: { authenticate: boolean }): Mod
     events: {
       'socket.failed': () => [{ type: 'socket.failed', failure: { code: 'unsupported_data', closeCode: CloseCode.UnsupportedData, message: 'scripted accepts text frames only' } }],
       'protocol.close': () => [{ type: 'protocol.close', code: 4100, reason: 'bye' }],
-      'xstate.error.actor.protocol': () => [{ type: 'xstate.error.actor.protocol', actorId: 'protocol', error: new Error('protocol bug') }],
+      'xstate.error.actor.protocol': (s) =>
+        s.context.protocol === null ? [] : [{ type: 'xstate.error.actor.protocol', actorId: 'protocol', error: new Error('protocol bug') }],
       'protocol.restartExpired': (s) => (s.context.restarts > 0 ? [{ type: 'protocol.restartExpired' }] : []),
       // The authenticate hook (the only other invoked actor that ends) answers with an identity, or refuses.
       'xstate.done.actor.*': (s) => [{ type: descriptorOf(s, 'xstate.done.actor.'), output: IDENTITY }],
@@ -72,7 +73,12 @@ export function connectionSpec({ authenticate }: { authenticate: boolean }): Mod
       'server.shutdown': (conn) => conn.shutdown(),
       'server.terminate': (conn) => conn.terminate(),
       'protocol.close': (conn, event) => conn.send(`close ${(event as Extract<ConnectionEvent, { type: 'protocol.close' }>).code}`),
-      'xstate.error.actor.protocol': (conn) => conn.send('throw'),
+      // While open the client's message crashes it; once closing, messages no longer reach it, so the test does.
+      'xstate.error.actor.protocol': (conn) => {
+        const snapshot = conn.actor.getSnapshot();
+        if (snapshot.matches('open')) conn.send('throw');
+        else snapshot.context.protocol!.send({ type: 'socket.messages', messages: ['throw'] });
+      },
       'protocol.restartExpired': (conn) => conn.actor.send({ type: 'protocol.restartExpired' } as never),
       'xstate.done.actor.*': (conn) => conn.accept(IDENTITY),
       'xstate.error.actor.*': (conn) => conn.reject(REJECTION),

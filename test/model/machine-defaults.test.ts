@@ -25,9 +25,10 @@ describe('machine defaults', () => {
     expect(actor.getSnapshot().error).toEqual(new Error('statewire: the connection machine\'s "socket" actor was not provided'));
   });
 
-  it('fails a connection whose protocol actor was not provided, naming it', () => {
+  it('closes a connection whose protocol actor was not provided with 1011, as any protocol failure while upgrading', () => {
     const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined) } }), { input });
-    expect(actor.getSnapshot().error).toEqual(new Error('statewire: the connection machine\'s "protocol" actor was not provided'));
+    expect(actor.getSnapshot().value).toBe('closing');
+    expect(actor.getSnapshot().context).toMatchObject({ code: 1011, reason: 'protocol failed to start' });
   });
 
   it('fails a supervisor whose listener was not provided, naming it', () => {

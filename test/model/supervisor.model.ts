@@ -1,6 +1,6 @@
 import { assign, createActor, fromCallback, setup } from 'xstate';
 import type { AnyActorRef, AnyMachineSnapshot, AnyStateMachine, EventObject, InspectionEvent, SnapshotFrom } from 'xstate';
-import { supervisorMachine } from '../../machines/supervisor.machine';
+import { drainedRecords, supervisorMachine, type DrainedList } from '../../machines/supervisor.machine';
 import { createConnectionPool } from '../../src/actors/connections.actor';
 import { CloseCode } from '../../src/protocol/close-codes';
 import { emptyCounters, type CloseRecord, type ListenerCommand, type ShutdownSummary, type SupervisorEvent } from '../../src/protocol/events';
@@ -105,10 +105,11 @@ type SupervisorSnapshot = SnapshotFrom<typeof supervisorMachine>;
 /** What the model and the implementation are compared on: the state, the whole context (records by id and code) and the output. */
 function observable(s: SupervisorSnapshot) {
   const records = (drained: CloseRecord[]) => drained.map((r) => [r.id, r.code]);
+  const list = (drained: DrainedList) => records(drainedRecords(drained));
   const output: ShutdownSummary | undefined = s.status === 'done' ? s.output : undefined;
   return {
     value: s.value,
-    context: { ...s.context, drained: records(s.context.drained) },
+    context: { ...s.context, drained: list(s.context.drained) },
     output: output === undefined ? null : { ...output, drained: records(output.drained) },
   };
 }
@@ -121,15 +122,6 @@ export const supervisorSpec: ModelSpec<Impl> = {
   machine: supervisorMachine,
   model: supervisorMachine.provide({
     actors: { listener: fromCallback(() => undefined), signals: fromCallback(() => undefined), connections: fromCallback(() => undefined) },
-    actions: {
-      // The real action appends to `drained` in place (O(1) per record), which mutates the previous snapshot's context:
-      // a pure traversal shares that array between branches. The model appends to a copy instead.
-      recordDrained: assign(({ context, event }) => {
-        const end = event as unknown as { actorId: string; output?: CloseRecord; error?: unknown };
-        const record = end.output ?? { id: end.actorId, code: CloseCode.InternalError, reason: String(end.error), clean: false, ...emptyCounters() };
-        return { drained: [...(context as { drained: CloseRecord[] }).drained, record] };
-      }),
-    },
   }) as AnyStateMachine,
   delays,
   events: {
