@@ -29,6 +29,7 @@ describe('machine defaults', () => {
     const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined) } }), { input });
     expect(actor.getSnapshot().value).toBe('closing');
     expect(actor.getSnapshot().context).toMatchObject({ code: 1011, reason: 'protocol failed to start' });
+    actor.stop();
   });
 
   it('fails a supervisor whose listener was not provided, naming it', () => {
