@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { emit, setup } from 'xstate';
+import { emit, enqueueActions, setup } from 'xstate';
 import type { ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
 import { defineProtocol } from '../../src/protocols';
 import { LOOKUP_DEADLINE, lookup } from '../protocols/lookup.protocol';
@@ -160,6 +160,45 @@ describe('protocol selection', () => {
     echo.send('hi');
     expect(await reply).toBe('Echo: hi');
     expect(await upgradeStatus(`${base}/nothing`)).toBe(404);
+  });
+});
+
+describe('a protocol that closes', () => {
+  const closer = defineProtocol({
+    name: 'closer',
+    codec: 'text',
+    machine: setup({
+      types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted },
+      actions: {
+        // A socket read may bring several messages: answer each, in order.
+        answer: enqueueActions(({ event, enqueue }) => {
+          for (const text of event.messages) {
+            if (text.startsWith('close ')) enqueue.emit({ type: 'close', code: Number(text.slice(6)), reason: 'asked to' });
+            else enqueue.emit({ type: 'send', messages: [`got ${text}`] });
+          }
+        }),
+      },
+    }).createMachine({ on: { 'socket.messages': { actions: 'answer' } } }),
+  });
+
+  it('closes with the code it emits, after what it sent before', async () => {
+    const { port } = await startServer({ protocols: { closer } });
+    const ws = await connect(`ws://127.0.0.1:${port}/closer`);
+    const frames: string[] = [];
+    ws.on('message', (data) => frames.push(data.toString()));
+    const done = closed(ws);
+    ws.send('one');
+    ws.send('close 4100');
+    expect(await done).toEqual({ code: 4100, reason: 'asked to' });
+    expect(frames).toEqual(['got one']);
+  });
+
+  it('closes with 1011 when it emits a code no endpoint may send', async () => {
+    const { port } = await startServer({ protocols: { closer } });
+    const ws = await connect(`ws://127.0.0.1:${port}/closer`);
+    const done = closed(ws);
+    ws.send('close 1005');
+    expect(await done).toEqual({ code: 1011, reason: 'protocol asked for an invalid close code 1005' });
   });
 });
 
