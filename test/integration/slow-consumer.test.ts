@@ -20,12 +20,12 @@ function resumeReading(client: WebSocket): void {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Pushes 64 KiB messages into one connection's outbox as fast as the event loop allows, until `until()` or `max` pushes. */
-async function flood(server: Server, id: string, until: () => boolean, max = 20_000, onTurn?: () => void): Promise<number> {
+async function flood(server: Server, id: string, until: () => boolean, max = 20_000, onTurn?: () => void, message = KIB64): Promise<number> {
   let pushed = 0;
   while (pushed < max && !until()) {
     const connection = server.connections.get(id);
     if (connection === undefined) break;
-    for (let k = 0; k < 8; k++, pushed++) connection.outbox.push(KIB64);
+    for (let k = 0; k < 8; k++, pushed++) connection.outbox.push(message);
     onTurn?.();
     await turn();
   }
@@ -123,26 +123,53 @@ describe('slow consumers', () => {
     expect(slow.readyState).toBe(slow.OPEN);
   });
 
-  it('shows congestion in the connection machine, keeps answering pings, and still sends the close frame after the backlog', async () => {
-    const { server, url } = await startServer({ outboxLimit: 512 * 1024, slowConsumer: 'drop-newest', heartbeatInterval: 30, pongTimeout: 2000 });
+  it('shows congestion in the machine, writes heartbeat pings ahead of the data it holds back, and still sends the close frame after the backlog', async () => {
+    const PONG = 1000;
+    // The first ping comes well after the outbox starts holding back (a few ms of flooding), and only one comes before the pong.
+    const { server, url } = await startServer({ outboxLimit: 512 * 1024, slowConsumer: 'drop-newest', heartbeatInterval: 300, pongTimeout: PONG });
     const slow = await connect(url);
     stopReading(slow);
-    await flood(server, 'conn-1', () => (connectionState(server, 'conn-1') as { open?: { flow?: string } })?.open?.flow === 'congested');
+    const heartbeat = () => (connectionState(server, 'conn-1') as { open?: { heartbeat?: string } } | undefined)?.open?.heartbeat;
+    const live = () => server.connections.get('conn-1')!;
+    // Small messages, so the socket's buffer fills gradually and the outbox starts holding data back before the limit.
+    const KIB = 'y'.repeat(1024);
+    // Flood until the outbox holds data back, then wait for the next heartbeat ping.
+    await flood(server, 'conn-1', () => live().outbox.queuedMessages > 0 && heartbeat() === 'idle', 100_000, undefined, KIB);
     expect(connectionState(server, 'conn-1')).toMatchObject({ open: { flow: 'congested' } });
+    // The client stays paused, so what the outbox holds back stays held back until the ping goes out.
+    const pingDeadline = Date.now() + 2000;
+    while (heartbeat() !== 'awaitingPong' && Date.now() < pingDeadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(heartbeat()).toBe('awaitingPong');
+    const heldBackAtPing = live().outbox.queuedMessages;
+    expect(heldBackAtPing).toBeGreaterThan(0);
 
-    // The client answers pings from its side while it reads nothing: the connection is not reaped.
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(server.connections.has('conn-1')).toBe(true);
+    const order: ('ping' | 'data')[] = [];
+    slow.on('message', () => order.push('data'));
+    const pinged = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the ping never arrived')), PONG);
+      slow.on('ping', () => {
+        order.push('ping');
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    resumeReading(slow);
+    await pinged;
+    // The client's pong comes back within the deadline: the heartbeat is idle again, the peer was not reaped.
+    const deadline = Date.now() + PONG;
+    while (heartbeat() !== 'idle' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(heartbeat()).toBe('idle');
 
-    const messages: string[] = [];
-    slow.on('message', (data) => messages.push(data.toString()));
     const done = closed(slow);
     const report = server.close();
-    resumeReading(slow);
     expect(await done).toEqual({ code: 1001, reason: 'server shutting down' });
     const [record] = (await report).drained;
     expect(record).toMatchObject({ code: 1001, clean: true });
-    expect(messages.length).toBe(record.messagesOut);
+    // Every message written reached the client before the close frame...
+    expect(order.filter((frame) => frame === 'data')).toHaveLength(record.messagesOut);
     expect(record.undelivered.socketClosed).toBe(0);
+    // ...and the ping went out ahead of everything the outbox was holding back when it was sent.
+    const dataAfterPing = order.length - order.indexOf('ping') - 1;
+    expect(dataAfterPing).toBeGreaterThanOrEqual(heldBackAtPing);
   });
 });
