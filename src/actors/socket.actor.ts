@@ -8,6 +8,7 @@ import { CloseCode } from '../protocol/close-codes';
 import type { ErrorCode } from '../protocol/errors';
 import { emptyCounters, type ConnectionCounters, type SocketCommand, type SocketEvent, type SocketFailure } from '../protocol/events';
 import { decodeJson, errorFrame, type Codec } from './codec';
+import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
 import { wireProtocol } from './protocol-wiring';
@@ -62,22 +63,22 @@ function toFailure(error: Error & { code?: string }): SocketFailure {
 }
 
 interface RawSocket {
-  cork(): void;
-  uncork(): void;
+  write(data: Buffer): boolean;
   on(event: 'drain', listener: () => void): void;
 }
 
-/** Writes a batch of text frames with one corked write, once the upgrade has produced a WebSocket. */
+/**
+ * Writes a batch of text frames as one buffer in one socket write, once the
+ * upgrade has produced a WebSocket. It bypasses ws's Sender, which is safe
+ * because ws only queues frames itself while compressing or reading a Blob,
+ * and statewire negotiates no compression and sends strings only; control
+ * frames (ping, pong, close) still go through ws, in order on the same socket.
+ */
 function wsSink(socket: RawSocket, current: () => WebSocket | null): OutboxSink {
   return {
     isOpen: () => current()?.readyState === WebSocket.OPEN,
     bufferedAmount: () => current()?.bufferedAmount ?? 0,
-    write(messages) {
-      const ws = current()!;
-      socket.cork();
-      for (const message of messages) ws.send(message);
-      socket.uncork();
-    },
+    write: (messages) => void socket.write(encodeTextFrames(messages)),
     onDrain: (listener) => socket.on('drain', listener),
   };
 }
