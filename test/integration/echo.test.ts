@@ -100,6 +100,12 @@ describe('echo over real sockets', () => {
       expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
       expect(await upgradeStatus(`ws://127.0.0.1:${port}/other`)).toBe(404);
     });
+
+    it('answers HEAD /healthz like GET, and other methods on it with 404', async () => {
+      const { port } = await startServer();
+      expect((await fetch(`http://127.0.0.1:${port}/healthz?probe=1`, { method: 'HEAD' })).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`, { method: 'POST' })).status).toBe(404);
+    });
   });
 });
 
