@@ -7,7 +7,7 @@ import type { Broker } from '../broker/broker';
 import { CloseCode } from '../protocol/close-codes';
 import type { ErrorCode } from '../protocol/errors';
 import { emptyCounters, type ConnectionCounters, type SocketCommand, type SocketEvent, type SocketFailure } from '../protocol/events';
-import { decodeJson, errorFrame, type Codec } from './codec';
+import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
 import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
@@ -111,32 +111,27 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     let accepting = true;
     let batch: string[] | null = null;
     let closedSent = false;
-    let badFrames = 0;
     let unwire = (): void => undefined;
     const report = (event: SocketEvent): void => sendBack(event);
+    const deliverJson = codec === 'json' ? createJsonInbound(badFrameTolerance) : null;
+    const toProtocol: JsonDelivery = {
+      accepting: () => accepting,
+      // `protocol` is read each time: a crash restarts it mid-batch.
+      event: (event) => protocol!.send(event),
+      error: (frame) => outbox.push(frame),
+      violation: (failure, remaining) => {
+        accepting = false;
+        live.readAfterClose += remaining;
+        report({ type: 'socket.failed', failure });
+      },
+    };
 
     const deliver = (): void => {
       const messages = batch;
       batch = null;
       if (messages === null || protocol === null) return;
-      if (codec === 'text') return protocol.send({ type: 'socket.messages', messages });
-      // One event per message, in order; `protocol` is read each time, as a crash restarts it mid-batch.
-      for (let i = 0; i < messages.length && accepting; i++) {
-        const decoded = decodeJson(messages[i]);
-        if ('type' in decoded) {
-          badFrames = 0;
-          protocol.send(decoded);
-        } else if (++badFrames > badFrameTolerance) {
-          accepting = false;
-          live.readAfterClose += messages.length - i - 1;
-          report({
-            type: 'socket.failed',
-            failure: { code: decoded.code, closeCode: CloseCode.PolicyViolation, message: `more than ${badFrameTolerance} bad frames in a row` },
-          });
-        } else {
-          outbox.push(errorFrame(decoded.code, decoded.message));
-        }
-      }
+      if (deliverJson === null) protocol.send({ type: 'socket.messages', messages });
+      else deliverJson(messages, toProtocol);
     };
     const stopAccepting = (): void => {
       deliver();

@@ -1,7 +1,7 @@
 import { fromCallback } from 'xstate';
 import type { AnyActorRef, EventObject } from 'xstate';
 import type { SocketBridgeInput } from '../../machines/connection.machine';
-import { decodeJson, errorFrame, type Codec } from '../actors/codec';
+import { createJsonInbound, errorFrame, type Codec } from '../actors/codec';
 import { Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
 import { wireProtocol } from '../actors/protocol-wiring';
 import type { Broker } from '../broker/broker';
@@ -47,7 +47,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
   let id = '';
   let accepting = true;
   let closed = false;
-  let badFrames = 0;
+  const deliverJson = createJsonInbound(badFrameTolerance);
   // A stalled client reads nothing: frames pile up in the socket's buffer (ws's bufferedAmount) until it resumes.
   let stalled = false;
   const unread: string[] = [];
@@ -161,18 +161,15 @@ export function createFakeSocket(options: FakeSocketOptions) {
         return;
       }
       // As the real bridge does: one event per message, in order; a restart may replace the protocol mid-batch.
-      for (let i = 0; i < messages.length && accepting; i++) {
-        const decoded = decodeJson(messages[i]);
-        if ('type' in decoded) {
-          badFrames = 0;
-          protocol.send(decoded);
-        } else if (++badFrames > badFrameTolerance) {
-          inbound.readAfterClose += messages.length - i - 1;
-          fail({ code: decoded.code, closeCode: CloseCode.PolicyViolation, message: `more than ${badFrameTolerance} bad frames in a row` });
-        } else {
-          outbox.push(errorFrame(decoded.code, decoded.message));
-        }
-      }
+      deliverJson(messages, {
+        accepting: () => accepting,
+        event: (event) => protocol!.send(event),
+        error: (frame) => outbox.push(frame),
+        violation: (failure, remaining) => {
+          inbound.readAfterClose += remaining;
+          fail(failure);
+        },
+      });
     },
     /** A frame the protocol cannot take (binary on a text protocol, RFC 6455 7.4.1: 1003) or that ws rejects (invalid UTF-8: 1007). */
     reject(code: 'unsupported_data' | 'invalid_utf8'): void {
