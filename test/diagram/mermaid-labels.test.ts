@@ -12,7 +12,7 @@ describe('toMermaid labels', () => {
     states: {
       one: {
         // Inline logic (not named in setup), as some machines do.
-        invoke: { src: fromPromise(async () => 1) as never, onDone: 'two' },
+        invoke: { src: fromPromise(async () => 1), onDone: 'two' } as never,
         on: {
           NESTED: { guard: or([and(['a', 'b']), not('c')]), target: 'two' },
           INSIDE: { guard: stateIn('#labels.two'), target: 'two' },
