@@ -18,8 +18,10 @@ export type UpgradeRoute = (request: IncomingMessage, socket: Duplex, head: Buff
  */
 export interface UpgradeTransport {
   request: IncomingMessage | null;
-  socket: Duplex;
+  socket: Duplex & { remoteAddress?: string; remotePort?: number };
   head: Buffer | null;
+  /** What inspectors that serialise snapshots see instead of the socket (which is circular). */
+  toJSON(): { remote: string };
 }
 
 /** What the server makes of an upgrade request: the protocol to serve, or the HTTP status to refuse it with. */
@@ -96,7 +98,9 @@ export function createListener(options: ListenerOptions) {
       const admission = options.admit(request, requestPath);
       if ('status' in admission) return refuse(admission.status, admission.message);
       socket.on('error', ignoreError);
-      report({ type: 'listener.connection', transport: { request, socket, head } satisfies UpgradeTransport, protocol: admission.protocol });
+      const peer = socket as UpgradeTransport['socket'];
+      const transport: UpgradeTransport = { request, socket: peer, head, toJSON: () => ({ remote: `${peer.remoteAddress}:${peer.remotePort}` }) };
+      report({ type: 'listener.connection', transport, protocol: admission.protocol });
     });
     server.on('clientError', (_error, socket) => socket.destroy());
     server.once('error', (error) => {

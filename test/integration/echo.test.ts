@@ -181,3 +181,13 @@ describe('graceful close()', () => {
     await second.close();
   });
 });
+
+describe('connection snapshots', () => {
+  it('serialise to JSON (as inspectors do) without the socket inside', async () => {
+    const { url, server } = await startServer();
+    await connect(url);
+    const connection = server.actor.system.get('conn-1')!;
+    const json = JSON.stringify(connection.getSnapshot());
+    expect(JSON.parse(json).context.transport).toEqual({ remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+  });
+});
