@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { LiveConnection } from './actors/socket.actor';
-import type { CloseRecord, OverflowPolicy } from './protocol/events';
+import { noDrops, type CloseRecord, type OverflowPolicy } from './protocol/events';
 
 /** What the metrics read when scraped; nothing is counted per message. */
 export interface MetricsSources {
@@ -58,7 +58,7 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
     bytesIn: 0,
     messagesOut: 0,
     bytesOut: 0,
-    dropped: { close: 0, 'drop-newest': 0, 'drop-oldest': 0 },
+    dropped: noDrops(),
     readAfterClose: 0,
     socketClosed: 0,
   };

@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import type { OverflowPolicy } from '../protocol/events';
+import { noDrops, type ConnectionCounters, type OverflowPolicy } from '../protocol/events';
 
 export type { OverflowPolicy };
 
@@ -34,6 +34,26 @@ export interface OutboxStats {
   droppedBytes: number;
   /** Accepted but never written because the socket closed first. */
   undelivered: number;
+}
+
+/** What a connection counted on its way in. */
+export interface InboundCounts {
+  messagesIn: number;
+  bytesIn: number;
+  readAfterClose: number;
+}
+
+/** A connection's counters for its close record: what it read, and what its outbox did. */
+export function connectionCounters(inbound: InboundCounts, stats: OutboxStats): ConnectionCounters {
+  return {
+    messagesIn: inbound.messagesIn,
+    bytesIn: inbound.bytesIn,
+    enqueued: stats.enqueued,
+    messagesOut: stats.written,
+    bytesOut: stats.writtenBytes,
+    dropped: { ...stats.dropped },
+    undelivered: { readAfterClose: inbound.readAfterClose, socketClosed: stats.undelivered },
+  };
 }
 
 export interface OutboxOptions {
@@ -86,7 +106,7 @@ export class Outbox {
     enqueuedBytes: 0,
     written: 0,
     writtenBytes: 0,
-    dropped: { close: 0, 'drop-newest': 0, 'drop-oldest': 0 },
+    dropped: noDrops(),
     droppedBytes: 0,
     undelivered: 0,
   };

@@ -10,7 +10,7 @@ import { emptyCounters, type ConnectionCounters, type SocketCommand, type Socket
 import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
 import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
-import { Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
+import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
 import { wireProtocol } from './protocol-wiring';
 
 export type { Codec };
@@ -177,16 +177,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       stopAccepting();
       outbox.close();
       registry?.delete(input.id);
-      const stats = outbox.stats;
-      closed(code, reason.toString(), {
-        messagesIn: live.messagesIn,
-        bytesIn: live.bytesIn,
-        enqueued: stats.enqueued,
-        messagesOut: stats.written,
-        bytesOut: stats.writtenBytes,
-        dropped: { ...stats.dropped },
-        undelivered: { readAfterClose: live.readAfterClose, socketClosed: stats.undelivered },
-      });
+      closed(code, reason.toString(), connectionCounters(live, outbox.stats));
     };
     // Before the upgrade completes, the raw socket's end is the connection's end.
     const onRawClose = (): void => closed(CloseCode.Abnormal, '', emptyCounters());

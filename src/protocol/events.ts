@@ -155,6 +155,11 @@ export interface ShutdownSummary {
   terminated: number;
 }
 
+/** A count per overflow policy, all zero. */
+export function noDrops(): Record<OverflowPolicy, number> {
+  return { close: 0, 'drop-newest': 0, 'drop-oldest': 0 };
+}
+
 /** Counters of a connection that never got to count anything (e.g. one that failed before its socket closed). */
 export function emptyCounters(): ConnectionCounters {
   return {
@@ -163,7 +168,7 @@ export function emptyCounters(): ConnectionCounters {
     enqueued: 0,
     messagesOut: 0,
     bytesOut: 0,
-    dropped: { close: 0, 'drop-newest': 0, 'drop-oldest': 0 },
+    dropped: noDrops(),
     undelivered: { readAfterClose: 0, socketClosed: 0 },
   };
 }

@@ -2,11 +2,11 @@ import { fromCallback } from 'xstate';
 import type { AnyActorRef, EventObject } from 'xstate';
 import type { SocketBridgeInput } from '../../machines/connection.machine';
 import { createJsonInbound, errorFrame, type Codec } from '../actors/codec';
-import { Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
+import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
 import { wireProtocol } from '../actors/protocol-wiring';
 import type { Broker } from '../broker/broker';
 import { CloseCode } from '../protocol/close-codes';
-import type { ConnectionCounters, ConnectionEvent, SocketCommand, SocketEvent } from '../protocol/events';
+import type { ConnectionEvent, SocketCommand, SocketEvent } from '../protocol/events';
 
 export interface FakeSocketOptions {
   /** The protocol's name, used in close reasons and error frames as the real bridge does. */
@@ -189,17 +189,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
       closed = true;
       accepting = false;
       outbox.close();
-      const stats = outbox.stats;
-      const counters: ConnectionCounters = {
-        messagesIn: inbound.messagesIn,
-        bytesIn: inbound.bytesIn,
-        enqueued: stats.enqueued,
-        messagesOut: stats.written,
-        bytesOut: stats.writtenBytes,
-        dropped: { ...stats.dropped },
-        undelivered: { readAfterClose: inbound.readAfterClose, socketClosed: stats.undelivered },
-      };
-      send({ type: 'socket.closed', code, reason, counters });
+      send({ type: 'socket.closed', code, reason, counters: connectionCounters(inbound, outbox.stats) });
     },
   };
   return controls;

@@ -31,22 +31,6 @@ export function httpGet(port: number, path: string, headers: OutgoingHttpHeaders
   });
 }
 
-/** The HTTP status an upgrade is answered with (101 when accepted), with extra request headers. */
-export function upgradeStatusWith(url: string, headers: Record<string, string>): Promise<number> {
-  const client = new WebSocket(url, { headers });
-  return new Promise((resolve, reject) => {
-    client.once('unexpected-response', (_request, response) => {
-      resolve(response.statusCode ?? 0);
-      client.terminate();
-    });
-    client.once('open', () => {
-      client.terminate();
-      resolve(101);
-    });
-    client.once('error', (error) => (error.message.includes('Unexpected server response') ? undefined : reject(error)));
-  });
-}
-
 /** A client of the inspector's stream, as the page is. */
 export interface InspectorClient {
   ws: WebSocket;

@@ -1,7 +1,7 @@
 import { connectionMachine } from '../../machines/connection.machine';
 import type { ActorView, ClosedView, CountersView, InspectorEvent } from '../../src/inspect/hub';
 import { cleanup, closed, connect, received, startServer, upgradeStatus } from '../integration/helpers';
-import { ended, httpGet, openInspector, upgradeStatusWith } from './helpers';
+import { ended, httpGet, openInspector } from './helpers';
 
 afterEach(cleanup);
 
@@ -125,8 +125,8 @@ describe('the inspector', () => {
     it('refuses a cross-site page (another Origin) with 403 before the upgrade', async () => {
       const { wsBase, port } = await startInspected();
 
-      expect(await upgradeStatusWith(`${wsBase}/inspect/ws`, { Origin: 'http://evil.example' })).toBe(403);
-      expect(await upgradeStatusWith(`${wsBase}/inspect/ws`, { Origin: `http://127.0.0.1:${port}` })).toBe(101);
+      expect(await upgradeStatus(`${wsBase}/inspect/ws`, { headers: { Origin: 'http://evil.example' } })).toBe(403);
+      expect(await upgradeStatus(`${wsBase}/inspect/ws`, { headers: { Origin: `http://127.0.0.1:${port}` } })).toBe(101);
       expect((await httpGet(port, '/metrics')).body).toMatch(/^statewire_handshake_rejections_total\{status="403"\} 1$/m);
     });
 
@@ -134,7 +134,7 @@ describe('the inspector', () => {
       const { wsBase, port } = await startInspected();
 
       expect((await httpGet(port, '/inspect', { Host: 'rebound.example' })).status).toBe(403);
-      expect(await upgradeStatusWith(`${wsBase}/inspect/ws`, { Host: 'rebound.example' })).toBe(403);
+      expect(await upgradeStatus(`${wsBase}/inspect/ws`, { headers: { Host: 'rebound.example' } })).toBe(403);
     });
 
     it('requires the token when one is set, as ?token= or a bearer header', async () => {
@@ -144,8 +144,8 @@ describe('the inspector', () => {
       expect((await httpGet(port, '/inspect?token=wrong')).status).toBe(403);
       expect((await httpGet(port, '/inspect?token=s3cret')).status).toBe(200);
       expect((await httpGet(port, '/inspect', { Authorization: 'Bearer s3cret' })).status).toBe(200);
-      expect(await upgradeStatusWith(`${wsBase}/inspect/ws`, {})).toBe(403);
-      expect(await upgradeStatusWith(`${wsBase}/inspect/ws?token=s3cret`, {})).toBe(101);
+      expect(await upgradeStatus(`${wsBase}/inspect/ws`, { headers: {} })).toBe(403);
+      expect(await upgradeStatus(`${wsBase}/inspect/ws?token=s3cret`, { headers: {} })).toBe(101);
     });
   });
 });
