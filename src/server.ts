@@ -5,6 +5,7 @@ import type { Actor, InspectionEvent } from 'xstate';
 import { supervisorMachine } from '../machines/supervisor.machine';
 import { createConnectionPool } from './actors/connections.actor';
 import { createListener } from './actors/listener.actor';
+import { indexDelayedEvents } from './actors/scheduler';
 import { noSignals, processSignals } from './actors/signals.actor';
 import type { LiveConnection } from './actors/socket.actor';
 import { createAdmission, createConnectionLogic, protocolsOf } from './assemble';
@@ -116,6 +117,7 @@ export function createServer(options: ServerOptions = {}): Server {
       }
     }),
   });
+  indexDelayedEvents(actor.system);
   observability.attach(actor);
   let drainStartedAt: number | null = null;
   actor.subscribe({
