@@ -14,6 +14,12 @@ export interface ConnectionInput {
   maxRestarts?: number;
   /** Handed to the protocol: topics it may hold. Default 100. */
   maxTopics?: number;
+  /**
+   * Whether the protocol actor starts with the first inbound message
+   * (`socket.data`) instead of with the upgrade. For protocols that only
+   * answer: an idle connection then holds no protocol actor. Default false.
+   */
+  lazyProtocol?: boolean;
 }
 
 /** What the socket bridge actor receives as input. */
@@ -40,6 +46,7 @@ export interface ConnectionContext {
   restarts: number;
   maxRestarts: number;
   maxTopics: number;
+  lazyProtocol: boolean;
   /** The close code and reason statewire chose, once it has decided to close. */
   code: number | null;
   reason: string;
@@ -62,8 +69,9 @@ const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseT
  * One connection: `connecting -> open -> closing -> closed`. `connecting`
  * covers authentication and the upgrade; `open` runs three regions at once:
  * the heartbeat, the outbox's flow (a slow consumer shows as `congested`)
- * and the protocol actor, restarted fresh when it crashes until its budget
- * is spent. It sees only lifecycle and control events; data messages go from
+ * and the protocol actor, started with the upgrade (or, for a lazy protocol,
+ * with the first inbound message) and restarted fresh when it crashes until
+ * its budget is spent. It sees only lifecycle and control events; data messages go from
  * the socket bridge straight to the protocol actor and from it straight into
  * the outbox.
  *
@@ -94,6 +102,8 @@ export const connectionMachine = setup({
     isSlowConsumer: ({ context }) => context.code === CloseCode.SlowConsumer,
     skipsAuthentication: ({ context }) => !context.authenticate,
     hasRestartBudget: ({ context }) => context.restarts < context.maxRestarts,
+    protocolStarted: ({ context }) => context.protocol !== null,
+    startsLazily: ({ context }) => context.lazyProtocol,
   },
   actions: {
     recordIdentity: assign(({ event }) => ({ identity: (event as unknown as { output: unknown }).output })),
@@ -171,6 +181,7 @@ export const connectionMachine = setup({
     restarts: 0,
     maxRestarts: input.maxRestarts ?? 5,
     maxTopics: input.maxTopics ?? 100,
+    lazyProtocol: input.lazyProtocol ?? false,
     code: null,
     reason: '',
     record: null,
@@ -206,7 +217,12 @@ export const connectionMachine = setup({
           },
         },
         upgrading: {
-          entry: ['startProtocol', 'upgrade'],
+          entry: [
+            enqueueActions(({ enqueue, check }) => {
+              if (!check('startsLazily')) enqueue('startProtocol');
+            }),
+            'upgrade',
+          ],
           on: {
             'socket.open': '#connection.open',
             'server.shutdown': { target: '#connection.closing', actions: 'decideShutdown' },
@@ -247,8 +263,13 @@ export const connectionMachine = setup({
           },
         },
         protocol: {
-          initial: 'running',
+          initial: 'dormant',
           states: {
+            // A lazy protocol waits here for the first inbound message; one started with the upgrade passes straight on.
+            dormant: {
+              always: { guard: 'protocolStarted', target: 'running' },
+              on: { 'socket.data': { target: 'running', actions: 'startProtocol' } },
+            },
             running: {
               on: {
                 'xstate.error.actor.protocol': [

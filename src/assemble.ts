@@ -90,5 +90,6 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
       }),
     );
   }
-  return { logic, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics } };
+  const lazyProtocols = new Set([...protocols].filter(([, protocol]) => protocol.start === 'message').map(([name]) => name));
+  return { logic, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics, lazyProtocols } };
 }

@@ -9,6 +9,13 @@ export interface ProtocolDefinition<TMachine extends AnyStateMachine = AnyStateM
   name: string;
   machine: TMachine;
   codec: Codec;
+  /**
+   * When the protocol actor starts: `'open'` (default) with the upgrade, so
+   * its entry actions run as the connection opens (a greeting, say); or
+   * `'message'` with the first inbound message, for protocols that only
+   * answer: an idle connection then holds no protocol actor.
+   */
+  start?: 'open' | 'message';
 }
 
 /** What a protocol's machine must accept for its codec: text protocols get `socket.messages`, json ones `client.<type>` events. */
@@ -26,7 +33,8 @@ type Checked<TMachine extends AnyStateMachine, TCodec extends Codec> = [EmittedF
  * `text` protocol one `socket.messages` event per socket read; a `json`
  * protocol one `client.<type>` event per message) and speaks only through what
  * it emits: `send`, `reply`, `close`, `subscribe`, `unsubscribe`, `publish`.
- * It gets `{ connectionId, identity, maxTopics }` as input.
+ * It gets `{ connectionId, identity, maxTopics }` as input, and starts with
+ * the upgrade, or with the first inbound message given `start: 'message'`.
  *
  * @example
  * const shout = defineProtocol({ name: 'shout', codec: 'text', machine: setup({
@@ -39,12 +47,13 @@ export function defineProtocol<TMachine extends AnyStateMachine, TCodec extends 
   name: string;
   machine: Checked<TMachine, TCodec>;
   codec: TCodec;
+  start?: 'open' | 'message';
 }): ProtocolDefinition<TMachine> {
   return definition as ProtocolDefinition<TMachine>;
 }
 
 /** The protocols statewire ships, by name. */
 export const builtinProtocols = {
-  echo: defineProtocol({ name: 'echo', machine: echoMachine, codec: 'text' }),
-  topics: defineProtocol({ name: 'topics', machine: topicsMachine, codec: 'json' }),
+  echo: defineProtocol({ name: 'echo', machine: echoMachine, codec: 'text', start: 'message' }),
+  topics: defineProtocol({ name: 'topics', machine: topicsMachine, codec: 'json', start: 'message' }),
 };

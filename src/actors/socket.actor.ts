@@ -111,6 +111,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     let accepting = true;
     let batch: string[] | null = null;
     let closedSent = false;
+    let dataSent = false;
     let unwire = (): void => undefined;
     const report = (event: SocketEvent): void => sendBack(event);
     const deliverJson = codec === 'json' ? createJsonInbound(badFrameTolerance) : null;
@@ -127,9 +128,10 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     };
 
     const deliver = (): void => {
+      // A lazy protocol not started yet: the batch waits for it (`socket.protocol` delivers it).
+      if (batch === null || protocol === null) return;
       const messages = batch;
       batch = null;
-      if (messages === null || protocol === null) return;
       if (deliverJson === null) protocol.send({ type: 'socket.messages', messages });
       else deliverJson(messages, toProtocol);
     };
@@ -158,6 +160,11 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       if (debug) logger.debug({ connection: input.id, text }, 'message received');
       if (batch === null) {
         batch = [text];
+        // The first message starts a lazy protocol (the connection answers with `socket.protocol`).
+        if (protocol === null && !dataSent) {
+          dataSent = true;
+          report({ type: 'socket.data' });
+        }
         queueMicrotask(deliver);
       } else {
         batch.push(text);
@@ -212,6 +219,7 @@ export function createSocketBridge(options: SocketBridgeOptions) {
             requestClose: (code, reason) => sendBack({ type: 'protocol.close', code, reason }),
           });
           if (command.restarted) outbox.push(errorFrame('protocol_crash', `the ${protocolName} protocol failed and was restarted`));
+          else if (batch !== null) queueMicrotask(deliver);
           break;
         case 'socket.upgrade':
           upgrade();

@@ -50,6 +50,8 @@ export interface SocketFailure {
 export type SocketEvent =
   | { type: 'socket.open' }
   | { type: 'socket.pong' }
+  /** The first inbound message arrived: a lazy protocol starts now. Sent once, before the message is delivered. */
+  | { type: 'socket.data' }
   | { type: 'socket.failed'; failure: SocketFailure }
   | { type: 'socket.closed'; code: number; reason: string; counters: ConnectionCounters }
   | { type: 'outbox.congested' }

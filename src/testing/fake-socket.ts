@@ -150,6 +150,8 @@ export function createFakeSocket(options: FakeSocketOptions) {
     /** One socket read: the messages reach the protocol as one batch (json: one event each), or count as read after close. */
     deliver(messages: readonly string[]): void {
       if (messages.length === 0) return;
+      // As the real bridge does, the first message starts a lazy protocol; the connection answers with `socket.protocol` at once.
+      if (controls.accepting() && protocol === null) send({ type: 'socket.data' });
       if (!controls.accepting() || protocol === null) {
         inbound.readAfterClose += messages.length;
         return;

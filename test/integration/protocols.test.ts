@@ -3,7 +3,7 @@ import { emit, enqueueActions, setup } from 'xstate';
 import type { ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
 import { defineProtocol } from '../../src/protocols';
 import { LOOKUP_DEADLINE, lookup } from '../protocols/lookup.protocol';
-import { cleanup, closed, connect, startServer, upgradeStatus } from './helpers';
+import { cleanup, closed, collect, connect, received, startServer, upgradeStatus } from './helpers';
 
 afterEach(cleanup);
 
@@ -297,3 +297,62 @@ describe('authentication and origin at upgrade', () => {
     expect(await upgradeStatus(url)).toBe(403);
   });
 });
+
+describe('when the protocol starts', () => {
+  const answering = (start?: 'open' | 'message') =>
+    defineProtocol({
+      name: 'answering',
+      codec: 'text',
+      start,
+      machine: setup({ types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted } }).createMachine({
+        on: { 'socket.messages': { actions: emit(({ event }) => ({ type: 'send' as const, messages: event.messages })) } },
+      }),
+    });
+  const connectionOf = (server: { actor: { system: { get(id: string): unknown } } }, id: string) =>
+    (server.actor.system.get(id) as { getSnapshot(): { children: Record<string, unknown>; value: unknown } }).getSnapshot();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it('starts with the upgrade by default', async () => {
+    const { url, server } = await startServer({ protocols: { answering: answering() }, protocol: 'answering' });
+    await connect(url);
+    await settle();
+    const [id] = [...server.connections.keys()];
+    expect(connectionOf(server, id!).children.protocol).toBeDefined();
+    expect(connectionOf(server, id!).value).toMatchObject({ open: { protocol: 'running' } });
+  });
+
+  it("with start: 'message', an idle connection holds no protocol actor; the first read starts it and every message of it is answered in order", async () => {
+    const { url, server } = await startServer({ protocols: { answering: answering('message') }, protocol: 'answering' });
+    const client = await connect(url);
+    const replies = collect(client);
+    await settle();
+    const [id] = [...server.connections.keys()];
+    expect(connectionOf(server, id!).children.protocol).toBeUndefined();
+    expect(connectionOf(server, id!).value).toMatchObject({ open: { protocol: 'dormant' } });
+    // Three frames in one TCP write: one socket read on the server.
+    const underlying = (client as unknown as { _socket: { write(b: Buffer): void } })._socket;
+    underlying.write(Buffer.concat(['a', 'b', 'c'].map((m) => maskedTextFrame(m))));
+    await received(client, 3);
+    expect(replies).toEqual(['a', 'b', 'c']);
+    expect(connectionOf(server, id!).value).toMatchObject({ open: { protocol: 'running' } });
+    expect(server.connections.get(id!)!.messagesIn).toBe(3);
+  });
+
+  it('built-in echo starts with the first message', async () => {
+    const { url, server } = await startServer();
+    const client = await connect(url);
+    await settle();
+    const [id] = [...server.connections.keys()];
+    expect(connectionOf(server, id!).children.protocol).toBeUndefined();
+    client.send('hi');
+    expect(await received(client, 1)).toEqual(['Echo: hi']);
+  });
+});
+
+/** A client-to-server text frame (RFC 6455 5.3: masked), for writing several into one TCP segment. */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}

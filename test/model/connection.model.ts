@@ -35,10 +35,11 @@ function observable(s: AnyMachineSnapshot) {
  * `close <code>`, throws on `throw`), on a SteppingClock. The client does
  * nothing by itself: the upgrade, every pong and close, the authentication's
  * answer are explicit events of the model. With `authenticate`, an
- * `authenticate` hook decides on the upgrade.
+ * `authenticate` hook decides on the upgrade; with `lazy`, the protocol
+ * starts with the client's first message.
  */
-export function connectionSpec({ authenticate }: { authenticate: boolean }): ModelSpec<TestConnection> {
-  const input = { id: 'model-1', transport: null, authenticate, maxRestarts: MAX_RESTARTS };
+export function connectionSpec({ authenticate, lazy = false }: { authenticate: boolean; lazy?: boolean }): ModelSpec<TestConnection> {
+  const input = { id: 'model-1', transport: null, authenticate, maxRestarts: MAX_RESTARTS, lazyProtocol: lazy };
   return {
     machine: connectionMachine,
     model: connectionMachine.provide({
@@ -48,7 +49,8 @@ export function connectionSpec({ authenticate }: { authenticate: boolean }): Mod
     delays,
     events: {
       'socket.failed': () => [{ type: 'socket.failed', failure: { code: 'unsupported_data', closeCode: CloseCode.UnsupportedData, message: 'scripted accepts text frames only' } }],
-      'protocol.close': () => [{ type: 'protocol.close', code: 4100, reason: 'bye' }],
+      // Only a running protocol asks to close (a lazy one starts with the first message, `socket.data`).
+      'protocol.close': (s) => (s.context.protocol === null ? [] : [{ type: 'protocol.close', code: 4100, reason: 'bye' }]),
       'xstate.error.actor.protocol': (s) =>
         s.context.protocol === null ? [] : [{ type: 'xstate.error.actor.protocol', actorId: 'protocol', error: new Error('protocol bug') }],
       'protocol.restartExpired': (s) => (s.context.restarts > 0 ? [{ type: 'protocol.restartExpired' }] : []),
@@ -65,6 +67,8 @@ export function connectionSpec({ authenticate }: { authenticate: boolean }): Mod
     exec: {
       'socket.open': (conn) => conn.open(),
       'socket.pong': (conn) => conn.pong(),
+      // The client's first message starts a lazy protocol, which answers it.
+      'socket.data': (conn) => conn.send('first'),
       'socket.failed': (conn) => conn.sendBinary(),
       'socket.closed': (conn, event) => {
         const { code, reason } = event as Extract<ConnectionEvent, { type: 'socket.closed' }>;
@@ -88,7 +92,7 @@ export function connectionSpec({ authenticate }: { authenticate: boolean }): Mod
     },
     abstract: observable,
     start: (inspect) =>
-      createTestConnection(scriptedProtocol, {
+      createTestConnection(lazy ? { name: 'scripted', machine: scriptedProtocol, start: 'message' } : scriptedProtocol, {
         ...delays,
         id: input.id,
         protocolName: 'scripted',
@@ -108,6 +112,7 @@ export function connectionSpec({ authenticate }: { authenticate: boolean }): Mod
       if (after.matches('terminating') && !before.matches('terminating')) expect(last).toEqual({ type: 'socket.terminate' });
       if (after.matches('rejected')) expect(last).toEqual({ type: 'socket.refuse', status: after.context.code - 4000, message: after.context.reason });
       if (after.matches({ connecting: 'upgrading' }) && !before.matches({ connecting: 'upgrading' })) expect(last).toEqual({ type: 'socket.upgrade' });
+      if (event.type === 'socket.data') expect(conn.sent().at(-1)).toBe('first');
       // A restarted protocol is wired, and the client told.
       if (event.type === 'xstate.error.actor.protocol' && after.matches('open')) {
         expect(conn.sent().at(-1)).toBe(JSON.stringify({ type: 'error', code: 'protocol_crash', message: 'the scripted protocol failed and was restarted' }));

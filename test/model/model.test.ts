@@ -17,6 +17,7 @@ const SPECS: Record<string, () => Record<string, ModelSpec<Implementation>>> = {
   connection: () => ({
     'without authentication': connectionSpec({ authenticate: false }) as unknown as ModelSpec<Implementation>,
     'with an authenticate hook': connectionSpec({ authenticate: true }) as unknown as ModelSpec<Implementation>,
+    'with a lazy protocol': connectionSpec({ authenticate: false, lazy: true }) as unknown as ModelSpec<Implementation>,
   }),
   supervisor: () => ({ '': supervisorSpec as unknown as ModelSpec<Implementation> }),
   replyDeadline: () => ({ '': replyDeadlineSpec as unknown as ModelSpec<Implementation> }),

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { StateValue } from 'xstate';
+import type { AnyActorRef, StateValue } from 'xstate';
 import { builtinProtocols } from '../../src/protocols';
 import type { ProtocolDefinition } from '../../src/protocols';
 import { createTestConnection, type TestConnection } from '../../src/testing';
@@ -44,8 +44,8 @@ const isUtf8 = (bytes: Uint8Array): boolean => {
 
 /** Every state value the connection machine can be in, from its model (with and without authentication). */
 const LEGAL = new Set(
-  [false, true].flatMap((authenticate) =>
-    simplePaths(connectionSpec({ authenticate }), new WeakMap()).flatMap((p) => p.steps.map((s) => JSON.stringify(s.state.value))),
+  [{ authenticate: false }, { authenticate: true }, { authenticate: false, lazy: true }].flatMap((spec) =>
+    simplePaths(connectionSpec(spec), new WeakMap()).flatMap((p) => p.steps.map((s) => JSON.stringify(s.state.value))),
   ),
 );
 
@@ -152,6 +152,12 @@ interface Counted {
   policyCloses: number;
 }
 
+/** The protocol actor's snapshot, or null while a lazy protocol has not started. */
+function protocolSnapshot(conn: TestConnection) {
+  const ref = conn.actor.getSnapshot().context.protocol as AnyActorRef | null;
+  return ref === null ? null : ref.getSnapshot();
+}
+
 function check(protocol: ProtocolDefinition, counted: Counted) {
   const oracle = TEXT_ORACLES[protocol.name];
   return (options: { autoPong: boolean; autoClose: boolean }, steps: Step[]): void => {
@@ -162,7 +168,7 @@ function check(protocol: ProtocolDefinition, counted: Counted) {
       const sentBefore = conn.sent().length;
       const framesBefore = closeFrames(conn).length;
       const recordBefore = conn.record();
-      const protocolBefore = JSON.stringify(conn.protocol.getSnapshot());
+      const protocolBefore = JSON.stringify(protocolSnapshot(conn));
       if (s.kind === 'batch') counted.batches++;
 
       apply(conn, s); // throws out of the actor's boundary fail the property
@@ -171,7 +177,7 @@ function check(protocol: ProtocolDefinition, counted: Counted) {
       const fresh = conn.sent().slice(sentBefore);
       if (!LEGAL.has(JSON.stringify(state))) throw new Error(`illegal connection state ${JSON.stringify(state)}`);
       if (conn.actor.getSnapshot().status === 'error') throw new Error('the connection actor failed');
-      if (conn.protocol.getSnapshot().status === 'error') throw new Error(`the protocol actor failed: ${String(conn.protocol.getSnapshot().error)}`);
+      if (protocolSnapshot(conn)?.status === 'error') throw new Error(`the protocol actor failed: ${String(protocolSnapshot(conn).error)}`);
       if (closeFrames(conn).length > 1) throw new Error(`more than one close frame: ${JSON.stringify(closeFrames(conn))}`);
       if (conn.commands().filter((c) => c.type === 'socket.terminate').length > 1) throw new Error('terminated twice');
       if (recordBefore !== undefined && conn.record() !== recordBefore) throw new Error('the close record changed after the close');
@@ -184,7 +190,7 @@ function check(protocol: ProtocolDefinition, counted: Counted) {
       if (!open) {
         // Out of order: after the close decision nothing reaches the protocol and nothing more is sent.
         if (fresh.length > 0) throw new Error(`sent ${JSON.stringify(fresh)} after the close decision`);
-        if (JSON.stringify(conn.protocol.getSnapshot()) !== protocolBefore && conn.protocol.getSnapshot().status === 'active') {
+        if (JSON.stringify(protocolSnapshot(conn)) !== protocolBefore && protocolSnapshot(conn)?.status === 'active') {
           throw new Error('the protocol changed state after the close decision');
         }
       } else if (invalid !== undefined) {
