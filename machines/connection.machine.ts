@@ -1,4 +1,4 @@
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, sendTo, setup } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
 import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketCommand } from '../src/protocol/events';
@@ -63,15 +63,26 @@ function protocolInput(context: ConnectionContext): ProtocolActorInput {
   return { connectionId: context.id, identity: context.identity, maxTopics: context.maxTopics };
 }
 
+/**
+ * Hands a freshly spawned protocol actor to the socket bridge at once, during
+ * the transition: the spawned actor starts only once the transition is over,
+ * so the bridge listens before the protocol's first entry actions emit
+ * anything (a greeting, say). A `sendTo` would arrive after them.
+ */
+function wireProtocol(self: AnyActorRef, protocol: AnyActorRef | null, restarted: boolean): void {
+  const socket = self.getSnapshot().children.socket as AnyActorRef | undefined;
+  socket?.send({ type: 'socket.protocol', protocol, restarted } satisfies SocketCommand);
+}
+
 const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseTimeout, CloseCode.DrainTimeout]);
 
 /**
  * One connection: `connecting -> open -> closing -> closed`. `connecting`
  * covers authentication and the upgrade; `open` runs three regions at once:
  * the heartbeat, the outbox's flow (a slow consumer shows as `congested`)
- * and the protocol actor, started with the upgrade (or, for a lazy protocol,
- * with the first inbound message) and restarted fresh when it crashes until
- * its budget is spent. It sees only lifecycle and control events; data messages go from
+ * and the protocol actor, started as the connection opens (or, for a lazy
+ * protocol, with the first inbound message) and restarted fresh when it
+ * crashes until its budget is spent. It sees only lifecycle and control events; data messages go from
  * the socket bridge straight to the protocol actor and from it straight into
  * the outbox.
  *
@@ -102,7 +113,6 @@ export const connectionMachine = setup({
     isSlowConsumer: ({ context }) => context.code === CloseCode.SlowConsumer,
     skipsAuthentication: ({ context }) => !context.authenticate,
     hasRestartBudget: ({ context }) => context.restarts < context.maxRestarts,
-    protocolStarted: ({ context }) => context.protocol !== null,
     startsLazily: ({ context }) => context.lazyProtocol,
   },
   actions: {
@@ -111,7 +121,7 @@ export const connectionMachine = setup({
       enqueue.assign({
         protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
       });
-      enqueue.sendTo('socket', ({ context: next }) => ({ type: 'socket.protocol' as const, protocol: next.protocol, restarted: false }));
+      enqueue(({ context: next, self }) => wireProtocol(self, next.protocol, false));
     }),
     upgrade: sendTo('socket', { type: 'socket.upgrade' }),
     refuse: sendTo('socket', ({ context }) => ({ type: 'socket.refuse' as const, status: context.code! - 4000, message: context.reason })),
@@ -127,7 +137,7 @@ export const connectionMachine = setup({
         restarts: context.restarts + 1,
         protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
       });
-      enqueue.sendTo('socket', ({ context: next }) => ({ type: 'socket.protocol' as const, protocol: next.protocol, restarted: true }));
+      enqueue(({ context: next, self }) => wireProtocol(self, next.protocol, true));
       enqueue.raise({ type: 'protocol.restartExpired' }, { delay: 'restartWindow' });
     }),
     forgetProtocol: assign({ protocol: null }),
@@ -150,7 +160,6 @@ export const connectionMachine = setup({
       return { code: event.failure.closeCode, reason: event.failure.message };
     }),
     decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed beyond its restart budget', protocol: null }),
-    decideProtocolStartFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed to start', protocol: null }),
     decideSlowConsumer: assign({ code: CloseCode.SlowConsumer, reason: 'slow consumer: outbox limit reached' }),
     decideHeartbeatTimeout: assign({ code: CloseCode.HeartbeatTimeout, reason: 'no pong within pongTimeout' }),
     decideCloseTimeout: assign({ code: CloseCode.CloseTimeout, reason: 'no close frame within closeTimeout' }),
@@ -194,7 +203,7 @@ export const connectionMachine = setup({
   on: {
     'socket.closed': { target: '.closed', actions: 'recordClose' },
     // Outside `open` (where it is restarted) a protocol failure cannot take the connection down with it:
-    // upgrading closes with 1011 (below); closing and terminating, on their way out already, let go of it.
+    // closing and terminating, on their way out already, let go of it.
     'xstate.error.actor.protocol': { actions: 'forgetProtocol' },
   },
   initial: 'connecting',
@@ -217,16 +226,10 @@ export const connectionMachine = setup({
           },
         },
         upgrading: {
-          entry: [
-            enqueueActions(({ enqueue, check }) => {
-              if (!check('startsLazily')) enqueue('startProtocol');
-            }),
-            'upgrade',
-          ],
+          entry: 'upgrade',
           on: {
             'socket.open': '#connection.open',
             'server.shutdown': { target: '#connection.closing', actions: 'decideShutdown' },
-            'xstate.error.actor.protocol': { target: '#connection.closing', actions: 'decideProtocolStartFailure' },
           },
         },
       },
@@ -265,9 +268,9 @@ export const connectionMachine = setup({
         protocol: {
           initial: 'dormant',
           states: {
-            // A lazy protocol waits here for the first inbound message; one started with the upgrade passes straight on.
+            // The protocol starts as the connection opens; a lazy one waits here for the first inbound message.
             dormant: {
-              always: { guard: 'protocolStarted', target: 'running' },
+              always: { guard: not('startsLazily'), target: 'running', actions: 'startProtocol' },
               on: { 'socket.data': { target: 'running', actions: 'startProtocol' } },
             },
             running: {

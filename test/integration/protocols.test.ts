@@ -338,6 +338,35 @@ describe('when the protocol starts', () => {
     expect(server.connections.get(id!)!.messagesIn).toBe(3);
   });
 
+  const greeter = (start?: 'open' | 'message') =>
+    defineProtocol({
+      name: 'greeter',
+      codec: 'text',
+      start,
+      machine: setup({ types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted } }).createMachine({
+        entry: emit({ type: 'send', messages: ['hello'] }),
+        on: { 'socket.messages': { actions: emit(({ event }) => ({ type: 'send' as const, messages: event.messages })) } },
+      }),
+    });
+
+  it('delivers what a protocol sends as it starts, before the upgrade completed: a greeting comes first, unasked', async () => {
+    const { url } = await startServer({ protocols: { greeter: greeter() }, protocol: 'greeter' });
+    const { client, replies } = await listening(url);
+    if (replies.length === 0) await received(client, 1);
+    expect(replies).toEqual(['hello']);
+    client.send('hi');
+    await received(client, 1);
+    expect(replies).toEqual(['hello', 'hi']);
+  });
+
+  it("a lazy protocol's greeting comes before its first answer", async () => {
+    const { url } = await startServer({ protocols: { greeter: greeter('message') }, protocol: 'greeter' });
+    const { client, replies } = await listening(url);
+    client.send('hi');
+    await received(client, 2);
+    expect(replies).toEqual(['hello', 'hi']);
+  });
+
   it('built-in echo starts with the first message', async () => {
     const { url, server } = await startServer();
     const client = await connect(url);
@@ -348,6 +377,17 @@ describe('when the protocol starts', () => {
     expect(await received(client, 1)).toEqual(['Echo: hi']);
   });
 });
+
+/** Opens a client that collects from its first frame on (one may come in the same read as the 101). */
+async function listening(url: string) {
+  const client = new WebSocket(url);
+  const replies = collect(client);
+  await new Promise((resolve, reject) => {
+    client.once('open', resolve);
+    client.once('error', reject);
+  });
+  return { client, replies };
+}
 
 /** A client-to-server text frame (RFC 6455 5.3: masked), for writing several into one TCP segment. */
 function maskedTextFrame(text: string): Buffer {

@@ -25,10 +25,12 @@ describe('machine defaults', () => {
     expect(actor.getSnapshot().error).toEqual(new Error('statewire: the connection machine\'s "socket" actor was not provided'));
   });
 
-  it('closes a connection whose protocol actor was not provided with 1011, as any protocol failure while upgrading', () => {
+  it('closes a connection whose protocol actor was not provided with 1011 as it opens, as a protocol failing past its restart budget', () => {
     const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined) } }), { input });
+    expect(actor.getSnapshot().value).toEqual({ connecting: 'upgrading' });
+    actor.send({ type: 'socket.open' });
     expect(actor.getSnapshot().value).toBe('closing');
-    expect(actor.getSnapshot().context).toMatchObject({ code: 1011, reason: 'protocol failed to start' });
+    expect(actor.getSnapshot().context).toMatchObject({ code: 1011, reason: 'protocol failed beyond its restart budget', restarts: 5 });
     actor.stop();
   });
 

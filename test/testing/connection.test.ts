@@ -2,7 +2,7 @@ import { AssertionError } from 'node:assert';
 import { emit, setup } from 'xstate';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { echoMachine } from '../../machines/protocols/echo.machine';
-import type { ProtocolActorInput, ProtocolInput } from '../../src/protocol/events';
+import type { ProtocolActorInput, ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
 import { createTestConnection } from '../../src/testing';
 import { scriptedProtocol } from '../machines/fakes';
 
@@ -237,9 +237,25 @@ describe('createTestConnection', () => {
     it('waits in upgrading until open() with open: false', () => {
       const conn = createTestConnection(echoMachine, { open: false });
       expect(conn.state()).toEqual({ connecting: 'upgrading' });
-      expect(conn.commands()).toEqual([expect.objectContaining({ type: 'socket.protocol', restarted: false }), { type: 'socket.upgrade' }]);
+      expect(conn.commands()).toEqual([{ type: 'socket.upgrade' }]);
+      expect(() => conn.protocol).toThrow(/no protocol runs before the upgrade/);
       conn.open();
       expect(conn.state()).toEqual(OPEN);
+      // The protocol starts as the connection opens.
+      expect(conn.commands()).toEqual([{ type: 'socket.upgrade' }, expect.objectContaining({ type: 'socket.protocol', restarted: false })]);
+    });
+
+    it('delivers what a protocol sends as it starts (a greeting), eager or lazy', () => {
+      const greeter = setup({ types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted } }).createMachine({
+        entry: emit({ type: 'send', messages: ['hello'] }),
+        on: { 'socket.messages': { actions: emit(({ event }) => ({ type: 'send' as const, messages: event.messages })) } },
+      });
+      const eager = createTestConnection(greeter);
+      expect(eager.sent()).toEqual(['hello']);
+      const lazy = createTestConnection({ name: 'greeter', machine: greeter, start: 'message' });
+      expect(lazy.sent()).toEqual([]);
+      lazy.send('hi');
+      expect(lazy.sent()).toEqual(['hello', 'hi']);
     });
 
     it('hands the protocol its identity', () => {
