@@ -299,12 +299,14 @@ describe('authentication and origin at upgrade', () => {
 });
 
 describe('when the protocol starts', () => {
-  const answering = (start?: 'open' | 'message') =>
+  /** Answers each message with itself; with `greeting`, sends it as it starts. */
+  const answering = (start?: 'open' | 'message', greeting?: string) =>
     defineProtocol({
       name: 'answering',
       codec: 'text',
       start,
       machine: setup({ types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted } }).createMachine({
+        entry: emit({ type: 'send', messages: greeting === undefined ? [] : [greeting] }),
         on: { 'socket.messages': { actions: emit(({ event }) => ({ type: 'send' as const, messages: event.messages })) } },
       }),
     });
@@ -338,19 +340,10 @@ describe('when the protocol starts', () => {
     expect(server.connections.get(id!)!.messagesIn).toBe(3);
   });
 
-  const greeter = (start?: 'open' | 'message') =>
-    defineProtocol({
-      name: 'greeter',
-      codec: 'text',
-      start,
-      machine: setup({ types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted } }).createMachine({
-        entry: emit({ type: 'send', messages: ['hello'] }),
-        on: { 'socket.messages': { actions: emit(({ event }) => ({ type: 'send' as const, messages: event.messages })) } },
-      }),
-    });
+  const greeter = (start?: 'open' | 'message') => answering(start, 'hello');
 
   it('delivers what a protocol sends as it starts, before the upgrade completed: a greeting comes first, unasked', async () => {
-    const { url } = await startServer({ protocols: { greeter: greeter() }, protocol: 'greeter' });
+    const { url } = await startServer({ protocols: { answering: greeter() }, protocol: 'answering' });
     const { client, replies } = await listening(url);
     if (replies.length === 0) await received(client, 1);
     expect(replies).toEqual(['hello']);
@@ -360,7 +353,7 @@ describe('when the protocol starts', () => {
   });
 
   it("a lazy protocol's greeting comes before its first answer", async () => {
-    const { url } = await startServer({ protocols: { greeter: greeter('message') }, protocol: 'greeter' });
+    const { url } = await startServer({ protocols: { answering: greeter('message') }, protocol: 'answering' });
     const { client, replies } = await listening(url);
     client.send('hi');
     await received(client, 2);
