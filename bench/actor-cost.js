@@ -1,0 +1,52 @@
+'use strict';
+// The floor under a connection: what XState itself costs per actor on this machine, in one process.
+// `npm run build && node --expose-gc bench/actor-cost.js`. Bounded: a fixed count of actors per figure.
+const path = require('path');
+const { createActor, createMachine, fromCallback } = require('xstate');
+const dist = path.join(__dirname, '..', 'dist', 'machines');
+const { connectionMachine } = require(path.join(dist, 'connection.machine.js'));
+const { echoMachine } = require(path.join(dist, 'protocols', 'echo.machine.js'));
+
+const N = 20_000;
+const { indexDelayedEvents } = require(path.join(__dirname, '..', 'dist', 'src', 'actors', 'scheduler.js'));
+const root = createActor(createMachine({}));
+indexDelayedEvents(root.system); // as the server does: without it each stop walks every pending delay of the system
+root.start();
+const closed = { type: 'socket.closed', code: 1005, reason: '', counters: {} };
+
+/** Microseconds per iteration of `fn` over N iterations (after a warm-up), and heap bytes per actor it left alive. */
+function measure(label, make, finish) {
+  for (let i = 0; i < 2_000; i++) finish(make(i));
+  global.gc?.();
+  const heap0 = process.memoryUsage().heapUsed;
+  const t0 = process.hrtime.bigint();
+  const alive = [];
+  for (let i = 0; i < N; i++) alive.push(make(i));
+  const t1 = process.hrtime.bigint();
+  global.gc?.();
+  const heap = (process.memoryUsage().heapUsed - heap0) / N;
+  const t2 = process.hrtime.bigint();
+  for (const actor of alive) finish(actor);
+  const t3 = process.hrtime.bigint();
+  const us = (ns) => (Number(ns) / N / 1000).toFixed(1);
+  console.log(`${label.padEnd(52)} start ${us(t1 - t0).padStart(6)} us, end ${us(t3 - t2).padStart(6)} us, ${global.gc ? heap.toFixed(0).padStart(6) + ' B alive' : '(run with --expose-gc for heap)'}`);
+}
+
+const bare = createMachine({ initial: 'a', states: { a: { on: { go: 'b' } }, b: { type: 'final' } } });
+measure('bare child actor (start; final)', () => createActor(bare, { parent: root }).start(), (a) => a.send({ type: 'go' }));
+const socket = fromCallback(() => () => undefined);
+for (const [label, lazyProtocol] of [
+  ['connection + bridge + echo (open; closed)', false],
+  ['connection + bridge, lazy echo (open; closed)', true],
+]) {
+  const logic = connectionMachine.provide({ actors: { socket, protocol: echoMachine } });
+  measure(
+    label,
+    (i) => {
+      const actor = createActor(logic, { parent: root, input: { id: `c${i}`, transport: null, lazyProtocol } }).start();
+      actor.send({ type: 'socket.open' });
+      return actor;
+    },
+    (actor) => actor.send(closed),
+  );
+}
