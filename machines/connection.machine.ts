@@ -14,12 +14,6 @@ export interface ConnectionInput {
   maxRestarts?: number;
   /** Handed to the protocol: topics it may hold. Default 100. */
   maxTopics?: number;
-  /**
-   * Whether the protocol actor starts with the first inbound message
-   * (`socket.data`) instead of with the upgrade. For protocols that only
-   * answer: an idle connection then holds no protocol actor. Default false.
-   */
-  lazyProtocol?: boolean;
 }
 
 /** What the socket bridge actor receives as input. */
@@ -46,7 +40,6 @@ export interface ConnectionContext {
   restarts: number;
   maxRestarts: number;
   maxTopics: number;
-  lazyProtocol: boolean;
   /** The close code and reason statewire chose, once it has decided to close. */
   code: number | null;
   reason: string;
@@ -87,7 +80,8 @@ const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseT
  * the outbox.
  *
  * Provide `socket` (the bridge to a real socket), `protocol` (a protocol
- * machine) and `authenticate` with `.provide({ actors })`; delays
+ * machine) and `authenticate` with `.provide({ actors })`, and the guard
+ * `startsLazily` for a protocol that starts with the first message; delays
  * `heartbeatInterval`, `pongTimeout`, `closeTimeout` and `restartWindow`
  * likewise.
  */
@@ -113,7 +107,8 @@ export const connectionMachine = setup({
     isSlowConsumer: ({ context }) => context.code === CloseCode.SlowConsumer,
     skipsAuthentication: ({ context }) => !context.authenticate,
     hasRestartBudget: ({ context }) => context.restarts < context.maxRestarts,
-    startsLazily: ({ context }) => context.lazyProtocol,
+    // Provided per protocol: true when the protocol starts with the first inbound message (`socket.data`), not as the connection opens.
+    startsLazily: () => false,
   },
   actions: {
     recordIdentity: assign(({ event }) => ({ identity: (event as unknown as { output: unknown }).output })),
@@ -190,7 +185,6 @@ export const connectionMachine = setup({
     restarts: 0,
     maxRestarts: input.maxRestarts ?? 5,
     maxTopics: input.maxTopics ?? 100,
-    lazyProtocol: input.lazyProtocol ?? false,
     code: null,
     reason: '',
     record: null,

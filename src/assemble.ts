@@ -81,6 +81,7 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
             ? {}
             : { authenticate: fromPromise<unknown, { transport: unknown }>(async ({ input }) => authenticate((input.transport as UpgradeTransport).request!)) }),
         },
+        guards: { startsLazily: () => protocol.start === 'message' },
         delays: {
           heartbeatInterval: o.heartbeatInterval,
           pongTimeout: o.pongTimeout,
@@ -90,6 +91,5 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
       }),
     );
   }
-  const lazyProtocols = new Set([...protocols].filter(([, protocol]) => protocol.start === 'message').map(([name]) => name));
-  return { logic, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics, lazyProtocols } };
+  return { logic, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics } };
 }

@@ -3,7 +3,7 @@ export type { Server, ShutdownReport } from './server';
 export { DEFAULTS, resolveOptions } from './options';
 export type { ServerOptions, LogLevel, ProtocolName } from './options';
 export { defineProtocol, builtinProtocols } from './protocols';
-export type { ProtocolDefinition } from './protocols';
+export type { ProtocolDefinition, ProtocolStart } from './protocols';
 export { CloseCode, isSendableCloseCode } from './protocol/close-codes';
 export { StatewireError, ErrorCodes } from './protocol/errors';
 export type { ErrorCode } from './protocol/errors';

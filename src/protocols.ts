@@ -10,13 +10,16 @@ export interface ProtocolDefinition<TMachine extends AnyStateMachine = AnyStateM
   machine: TMachine;
   codec: Codec;
   /**
-   * When the protocol actor starts: `'open'` (default) with the upgrade, so
-   * its entry actions run as the connection opens (a greeting, say); or
-   * `'message'` with the first inbound message, for protocols that only
-   * answer: an idle connection then holds no protocol actor.
+   * When the protocol actor starts: `'open'` (default) as the connection
+   * opens, so what its entry actions send (a greeting, say) is the client's
+   * first frame; or `'message'` with the first inbound message, for protocols
+   * that only answer: an idle connection then holds no protocol actor.
    */
-  start?: 'open' | 'message';
+  start?: ProtocolStart;
 }
+
+/** When a protocol actor starts: as the connection opens, or with the client's first message. */
+export type ProtocolStart = 'open' | 'message';
 
 /** What a protocol's machine must accept for its codec: text protocols get `socket.messages`, json ones `client.<type>` events. */
 type Receives<TCodec extends Codec> = TCodec extends 'text' ? ProtocolInput : ClientEvent;
@@ -33,8 +36,8 @@ type Checked<TMachine extends AnyStateMachine, TCodec extends Codec> = [EmittedF
  * `text` protocol one `socket.messages` event per socket read; a `json`
  * protocol one `client.<type>` event per message) and speaks only through what
  * it emits: `send`, `reply`, `close`, `subscribe`, `unsubscribe`, `publish`.
- * It gets `{ connectionId, identity, maxTopics }` as input, and starts with
- * the upgrade, or with the first inbound message given `start: 'message'`.
+ * It gets `{ connectionId, identity, maxTopics }` as input, and starts as the
+ * connection opens, or with the first inbound message given `start: 'message'`.
  *
  * @example
  * const shout = defineProtocol({ name: 'shout', codec: 'text', machine: setup({
@@ -47,7 +50,7 @@ export function defineProtocol<TMachine extends AnyStateMachine, TCodec extends 
   name: string;
   machine: Checked<TMachine, TCodec>;
   codec: TCodec;
-  start?: 'open' | 'message';
+  start?: ProtocolStart;
 }): ProtocolDefinition<TMachine> {
   return definition as ProtocolDefinition<TMachine>;
 }

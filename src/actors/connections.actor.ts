@@ -27,11 +27,10 @@ export interface ConnectionPoolHooks {
 export function createConnectionPool(
   /** The connection logic serving each protocol, by name; or one logic for every protocol. */
   connections: ReadonlyMap<string, AnyActorLogic> | AnyActorLogic,
-  /** Input every connection gets besides its id and transport; `lazyProtocols` names the protocols that start with the first message. */
-  common: { authenticate?: boolean; maxRestarts?: number; maxTopics?: number; lazyProtocols?: ReadonlySet<string> } = {},
+  /** Input every connection gets besides its id and transport. */
+  common: { authenticate?: boolean; maxRestarts?: number; maxTopics?: number } = {},
   hooks: ConnectionPoolHooks = {},
 ) {
-  const { lazyProtocols, ...shared } = common;
   return fromCallback<ConnectionsCommand, ConnectionPoolInput>(({ input, receive }) => {
     const live = new Map<string, AnyActorRef>();
     const broadcast = (type: 'server.shutdown' | 'server.terminate'): void => {
@@ -45,12 +44,7 @@ export function createConnectionPool(
           const logic = connections instanceof Map ? connections.get(protocol) : (connections as AnyActorLogic);
           if (logic === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
           // The systemId makes the connection findable by id: `system.get('conn-1')`.
-          const actor = createActor(logic, {
-            id,
-            systemId: id,
-            parent: input.supervisor,
-            input: { id, transport, lazyProtocol: lazyProtocols?.has(protocol) ?? false, ...shared },
-          });
+          const actor = createActor(logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, ...common } });
           live.set(id, actor);
           const release = (record: CloseRecord): void => {
             live.delete(id);

@@ -111,7 +111,6 @@ export function createSocketBridge(options: SocketBridgeOptions) {
     let accepting = true;
     let batch: string[] | null = null;
     let closedSent = false;
-    let dataSent = false;
     let unwire = (): void => undefined;
     const report = (event: SocketEvent): void => sendBack(event);
     const deliverJson = codec === 'json' ? createJsonInbound(badFrameTolerance) : null;
@@ -160,11 +159,8 @@ export function createSocketBridge(options: SocketBridgeOptions) {
       if (debug) logger.debug({ connection: input.id, text }, 'message received');
       if (batch === null) {
         batch = [text];
-        // The first message starts a lazy protocol (the connection answers with `socket.protocol`).
-        if (protocol === null && !dataSent) {
-          dataSent = true;
-          report({ type: 'socket.data' });
-        }
+        // The first message starts a lazy protocol (the connection answers with `socket.protocol` at once).
+        if (protocol === null) report({ type: 'socket.data' });
         queueMicrotask(deliver);
       } else {
         batch.push(text);

@@ -9,10 +9,11 @@ import { DEFAULT_OUTBOX_LIMIT } from '../actors/outbox';
 import type { CloseRecord, OverflowPolicy, SocketCommand, SocketEvent } from '../protocol/events';
 import { createAuthenticator } from './authenticator';
 import { SteppingClock } from './clock';
+import type { ProtocolStart } from '../protocols';
 import { createFakeSocket } from './fake-socket';
 
 /** A protocol machine, or a protocol definition that names one (and its codec). */
-export type TestProtocol = AnyActorLogic | { name: string; machine: AnyActorLogic; codec?: Codec; start?: 'open' | 'message' };
+export type TestProtocol = AnyActorLogic | { name: string; machine: AnyActorLogic; codec?: Codec; start?: ProtocolStart };
 
 export interface TestConnectionOptions {
   /** The connection's id (the protocol's `connectionId`). Default `test-1`. */
@@ -67,7 +68,7 @@ export interface TestConnectionOptions {
 export interface TestConnection {
   /** The connection actor (the real connection machine). */
   readonly actor: Actor<typeof connectionMachine>;
-  /** The protocol actor the connection runs now (a restart after a crash replaces it). Throws before the upgrade, and before the first message for a lazy protocol. */
+  /** The protocol actor the connection runs now (a restart after a crash replaces it). Throws before the connection opens, and before the first message for a lazy protocol. */
   readonly protocol: AnyActorRef;
   /** The simulated clock every delay of the connection and its protocol runs on. */
   readonly clock: SteppingClock;
@@ -183,6 +184,7 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
       closeTimeout: options.closeTimeout ?? 5_000,
       restartWindow: options.restartWindow ?? 10_000,
     },
+    guards: { startsLazily: () => definition?.start === 'message' },
   });
   const input = {
     id: options.id ?? 'test-1',
@@ -190,7 +192,6 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
     authenticate: options.identity !== undefined,
     maxRestarts: options.maxRestarts,
     maxTopics: options.maxTopics,
-    lazyProtocol: definition?.start === 'message',
   };
   const actor = createActor(machine, { clock, input, inspect: options.inspect });
   // Observed, a failure stays in band: the kit call that caused it (or the next one) throws it, instead of XState rethrowing it later.
@@ -219,7 +220,7 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
     const ref = socket.protocol();
     if (ref === null) {
       throw new Error(
-        `statewire/testing: no protocol runs before the upgrade, nor a lazy one (start: 'message') before the first message (the connection is ${JSON.stringify(actor.getSnapshot().value)})`,
+        `statewire/testing: no protocol runs before the connection opens, nor a lazy one (start: 'message') before the first message (the connection is ${JSON.stringify(actor.getSnapshot().value)})`,
       );
     }
     return ref;

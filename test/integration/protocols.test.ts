@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import { emit, enqueueActions, setup } from 'xstate';
 import type { ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
-import { defineProtocol } from '../../src/protocols';
+import { defineProtocol, type ProtocolStart } from '../../src/protocols';
 import { LOOKUP_DEADLINE, lookup } from '../protocols/lookup.protocol';
 import { cleanup, closed, collect, connect, received, startServer, upgradeStatus } from './helpers';
 
@@ -300,7 +300,7 @@ describe('authentication and origin at upgrade', () => {
 
 describe('when the protocol starts', () => {
   /** Answers each message with itself; with `greeting`, sends it as it starts. */
-  const answering = (start?: 'open' | 'message', greeting?: string) =>
+  const answering = (start?: ProtocolStart, greeting?: string) =>
     defineProtocol({
       name: 'answering',
       codec: 'text',
@@ -340,7 +340,7 @@ describe('when the protocol starts', () => {
     expect(server.connections.get(id!)!.messagesIn).toBe(3);
   });
 
-  const greeter = (start?: 'open' | 'message') => answering(start, 'hello');
+  const greeter = (start?: ProtocolStart) => answering(start, 'hello');
 
   it('delivers what a protocol sends as it starts, before the upgrade completed: a greeting comes first, unasked', async () => {
     const { url } = await startServer({ protocols: { answering: greeter() }, protocol: 'answering' });

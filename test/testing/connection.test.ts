@@ -238,7 +238,7 @@ describe('createTestConnection', () => {
       const conn = createTestConnection(echoMachine, { open: false });
       expect(conn.state()).toEqual({ connecting: 'upgrading' });
       expect(conn.commands()).toEqual([{ type: 'socket.upgrade' }]);
-      expect(() => conn.protocol).toThrow(/no protocol runs before the upgrade/);
+      expect(() => conn.protocol).toThrow(/no protocol runs before the connection opens/);
       conn.open();
       expect(conn.state()).toEqual(OPEN);
       // The protocol starts as the connection opens.
@@ -267,7 +267,7 @@ describe('createTestConnection', () => {
     it('holds the connection in authenticating until accept() with identity: manual', () => {
       const conn = createTestConnection(inputEcho, { identity: 'manual' });
       expect(conn.state()).toEqual({ connecting: 'authenticating' });
-      expect(() => conn.protocol).toThrow('no protocol runs before the upgrade');
+      expect(() => conn.protocol).toThrow('no protocol runs before the connection opens');
       expect(conn.protocolState()).toBeUndefined();
       conn.accept('ada');
       conn.send('who');
