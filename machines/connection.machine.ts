@@ -1,25 +1,26 @@
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, sendTo, setup } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
-import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketCommand } from '../src/protocol/events';
+import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketCommand, SocketPort } from '../src/protocol/events';
 
 /** What the supervisor hands a new connection actor. */
 export interface ConnectionInput {
   id: string;
   /** The upgrade request and its socket, opaque to the machine; only the socket bridge and `authenticate` look inside. */
   transport: unknown;
+  /**
+   * The socket bridge: the only code that touches the socket. The connection
+   * tells it what to do (`SocketCommand`); it reports back with events sent to
+   * the connection actor. A plain object, not an actor: a connection costs one
+   * actor fewer to start, to stop and to hold.
+   */
+  socket: SocketPort;
   /** Whether an `authenticate` hook decides on the upgrade. Default false: the connection goes straight to upgrading. */
   authenticate?: boolean;
   /** Protocol restarts allowed within `restartWindow` before the connection closes with 1011. Default 5. */
   maxRestarts?: number;
   /** Handed to the protocol: topics it may hold. Default 100. */
   maxTopics?: number;
-}
-
-/** What the socket bridge actor receives as input. */
-export interface SocketBridgeInput {
-  id: string;
-  transport: unknown;
 }
 
 /** How `authenticate` refuses an upgrade: with an HTTP status (401 by default, or 403). */
@@ -31,6 +32,7 @@ export interface AuthRejection {
 export interface ConnectionContext {
   id: string;
   transport: unknown;
+  socket: SocketPort;
   authenticate: boolean;
   /** What `authenticate` returned; handed to the protocol as input. */
   identity: unknown;
@@ -56,15 +58,14 @@ function protocolInput(context: ConnectionContext): ProtocolActorInput {
   return { connectionId: context.id, identity: context.identity, maxTopics: context.maxTopics };
 }
 
-/**
- * Hands a freshly spawned protocol actor to the socket bridge at once, during
- * the transition: the spawned actor starts only once the transition is over,
- * so the bridge listens before the protocol's first entry actions emit
- * anything (a greeting, say). A `sendTo` would arrive after them.
- */
-function wireProtocol(self: AnyActorRef, protocol: AnyActorRef | null, restarted: boolean): void {
-  const socket = self.getSnapshot().children.socket as AnyActorRef | undefined;
-  socket?.send({ type: 'socket.protocol', protocol, restarted } satisfies SocketCommand);
+function socketOf(input: ConnectionInput): SocketPort {
+  if (typeof input.socket?.send !== 'function') throw new Error('statewire: a connection needs its socket bridge as input.socket');
+  return input.socket;
+}
+
+/** Tells the socket bridge; commands are plain calls, carried out during the transition. */
+function command(socket: SocketPort, command: SocketCommand): void {
+  socket.send(command);
 }
 
 const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseTimeout, CloseCode.DrainTimeout]);
@@ -79,8 +80,8 @@ const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseT
  * the socket bridge straight to the protocol actor and from it straight into
  * the outbox.
  *
- * Provide `socket` (the bridge to a real socket), `protocol` (a protocol
- * machine) and `authenticate` with `.provide({ actors })`, and the guard
+ * The socket bridge comes with the input (`socket`). Provide `protocol` (a
+ * protocol machine) and `authenticate` with `.provide({ actors })`, and the guard
  * `startsLazily` for a protocol that starts with the first message; delays
  * `heartbeatInterval`, `pongTimeout`, `closeTimeout` and `restartWindow`
  * likewise.
@@ -93,7 +94,6 @@ export const connectionMachine = setup({
     output: {} as CloseRecord,
   },
   actors: {
-    socket: notProvided<SocketCommand, SocketBridgeInput>('socket'),
     protocol: notProvided<{ type: string }, ProtocolActorInput>('protocol') as AnyActorLogic,
     authenticate: fromPromise<unknown, { transport: unknown }>(async () => null),
   },
@@ -116,10 +116,12 @@ export const connectionMachine = setup({
       enqueue.assign({
         protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
       });
-      enqueue(({ context: next, self }) => wireProtocol(self, next.protocol, false));
+      // Handed to the bridge during the transition: the spawned actor starts only once the transition is over,
+      // so the bridge listens before the protocol's first entry actions emit anything (a greeting, say).
+      enqueue(({ context: next }) => command(next.socket, { type: 'socket.protocol', protocol: next.protocol, restarted: false }));
     }),
-    upgrade: sendTo('socket', { type: 'socket.upgrade' }),
-    refuse: sendTo('socket', ({ context }) => ({ type: 'socket.refuse' as const, status: context.code! - 4000, message: context.reason })),
+    upgrade: ({ context }) => command(context.socket, { type: 'socket.upgrade' }),
+    refuse: ({ context }) => command(context.socket, { type: 'socket.refuse', status: context.code! - 4000, message: context.reason }),
     decideRejection: assign(({ event }) => {
       const error = (event as unknown as { error: AuthRejection | undefined }).error;
       const status = error?.status === 403 ? 403 : 401;
@@ -132,19 +134,15 @@ export const connectionMachine = setup({
         restarts: context.restarts + 1,
         protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
       });
-      enqueue(({ context: next, self }) => wireProtocol(self, next.protocol, true));
+      enqueue(({ context: next }) => command(next.socket, { type: 'socket.protocol', protocol: next.protocol, restarted: true }));
       enqueue.raise({ type: 'protocol.restartExpired' }, { delay: 'restartWindow' });
     }),
     forgetProtocol: assign({ protocol: null }),
     forgetRestart: assign(({ context }) => ({ restarts: context.restarts - 1 })),
-    sendPing: sendTo('socket', { type: 'socket.ping' }),
-    sendClose: sendTo('socket', ({ context }) => ({
-      type: 'socket.close' as const,
-      // Every way into `closing` decides the code first.
-      code: context.code!,
-      reason: context.reason,
-    })),
-    terminateSocket: sendTo('socket', { type: 'socket.terminate' }),
+    sendPing: ({ context }) => command(context.socket, { type: 'socket.ping' }),
+    // Every way into `closing` decides the code first.
+    sendClose: ({ context }) => command(context.socket, { type: 'socket.close', code: context.code!, reason: context.reason }),
+    terminateSocket: ({ context }) => command(context.socket, { type: 'socket.terminate' }),
     decideShutdown: assign({ code: CloseCode.GoingAway, reason: 'server shutting down' }),
     decideProtocolClose: assign(({ event }) => {
       assertEvent(event, 'protocol.close');
@@ -178,6 +176,8 @@ export const connectionMachine = setup({
   id: 'connection',
   context: ({ input }) => ({
     id: input.id,
+    // Checked here, so a connection without one fails as it starts, saying why.
+    socket: socketOf(input),
     transport: input.transport,
     authenticate: input.authenticate ?? false,
     identity: null,
@@ -189,11 +189,6 @@ export const connectionMachine = setup({
     reason: '',
     record: null,
   }),
-  invoke: {
-    id: 'socket',
-    src: 'socket',
-    input: ({ context }) => ({ id: context.id, transport: context.transport }),
-  },
   on: {
     'socket.closed': { target: '.closed', actions: 'recordClose' },
     // Outside `open` (where it is restarted) a protocol failure cannot take the connection down with it:

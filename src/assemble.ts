@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { fromPromise } from 'xstate';
-import type { AnyActorLogic } from 'xstate';
 import { WebSocketServer } from 'ws';
 import { connectionMachine } from '../machines/connection.machine';
+import type { ConnectionKind } from './actors/connections.actor';
 import type { Admission, UpgradeTransport } from './actors/listener.actor';
-import { createSocketBridge, type LiveConnection } from './actors/socket.actor';
+import { createSocketBridge, type LiveConnection } from './actors/socket.bridge';
 import type { Broker } from './broker/broker';
 import type { ResolvedOptions } from './options';
 import { builtinProtocols, type ProtocolDefinition } from './protocols';
@@ -49,7 +49,7 @@ export interface ConnectionParts {
   registry: Map<string, LiveConnection>;
 }
 
-/** The connection logic serving each protocol: the connection machine with its socket bridge, protocol and hooks provided. */
+/** How each protocol's connections start: the connection machine with its protocol and hooks provided, and a socket bridge factory. */
 export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap<string, ProtocolDefinition>, parts: ConnectionParts) {
   const wss = new WebSocketServer({
     noServer: true,
@@ -59,37 +59,35 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
     handleProtocols: (offered) => [...offered].find((p) => protocols.has(p)) ?? false,
   });
   const authenticate = o.authenticate;
-  const logic = new Map<string, AnyActorLogic>();
+  const kinds = new Map<string, ConnectionKind>();
   for (const [name, protocol] of protocols) {
-    logic.set(
-      name,
-      connectionMachine.provide({
-        actors: {
-          socket: createSocketBridge({
-            protocolName: name,
-            codec: protocol.codec,
-            logger: parts.logger,
-            wss,
-            outboxLimit: o.outboxLimit,
-            outboxPolicy: { reliable: o.slowConsumer, volatile: o.slowConsumerVolatile },
-            registry: parts.registry,
-            broker: parts.broker,
-            badFrameTolerance: o.badFrameTolerance,
-          }),
-          protocol: protocol.machine,
-          ...(authenticate === undefined
-            ? {}
-            : { authenticate: fromPromise<unknown, { transport: unknown }>(async ({ input }) => authenticate((input.transport as UpgradeTransport).request!)) }),
-        },
-        guards: { startsLazily: () => protocol.start === 'message' },
-        delays: {
-          heartbeatInterval: o.heartbeatInterval,
-          pongTimeout: o.pongTimeout,
-          closeTimeout: o.closeTimeout,
-          restartWindow: o.restartWindow,
-        },
-      }),
-    );
+    const socket = createSocketBridge({
+      protocolName: name,
+      codec: protocol.codec,
+      logger: parts.logger,
+      wss,
+      outboxLimit: o.outboxLimit,
+      outboxPolicy: { reliable: o.slowConsumer, volatile: o.slowConsumerVolatile },
+      registry: parts.registry,
+      broker: parts.broker,
+      badFrameTolerance: o.badFrameTolerance,
+    });
+    const logic = connectionMachine.provide({
+      actors: {
+        protocol: protocol.machine,
+        ...(authenticate === undefined
+          ? {}
+          : { authenticate: fromPromise<unknown, { transport: unknown }>(async ({ input }) => authenticate((input.transport as UpgradeTransport).request!)) }),
+      },
+      guards: { startsLazily: () => protocol.start === 'message' },
+      delays: {
+        heartbeatInterval: o.heartbeatInterval,
+        pongTimeout: o.pongTimeout,
+        closeTimeout: o.closeTimeout,
+        restartWindow: o.restartWindow,
+      },
+    });
+    kinds.set(name, { logic, socket });
   }
-  return { logic, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics } };
+  return { kinds, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics } };
 }

@@ -19,7 +19,7 @@ export type {
   ShutdownSummary,
 } from './protocol/events';
 export { Outbox } from './actors/outbox';
-export type { LiveConnection } from './actors/socket.actor';
+export type { LiveConnection } from './actors/socket.bridge';
 export type { Broker, TopicMessage } from './broker/broker';
 export { createMemoryBroker } from './broker/memory.broker';
 export { connectionMachine } from '../machines/connection.machine';

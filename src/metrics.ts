@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { LiveConnection } from './actors/socket.actor';
+import type { LiveConnection } from './actors/socket.bridge';
 import { noDrops, type CloseRecord, type OverflowPolicy } from './protocol/events';
 
 /** What the metrics read when scraped; nothing is counted per message. */

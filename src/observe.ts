@@ -5,7 +5,7 @@ import { connectionMachine } from '../machines/connection.machine';
 import { CONNECTION_ID_PREFIX, supervisorMachine } from '../machines/supervisor.machine';
 import type { ConnectionPoolHooks } from './actors/connections.actor';
 import type { HttpRoute, ListenerOptions, UpgradeRoute } from './actors/listener.actor';
-import type { LiveConnection } from './actors/socket.actor';
+import type { LiveConnection } from './actors/socket.bridge';
 import { createInspector } from './inspect/inspector';
 import { createMetrics } from './metrics';
 

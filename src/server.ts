@@ -7,7 +7,7 @@ import { createConnectionPool } from './actors/connections.actor';
 import { createListener } from './actors/listener.actor';
 import { indexDelayedEvents } from './actors/scheduler';
 import { noSignals, processSignals } from './actors/signals.actor';
-import type { LiveConnection } from './actors/socket.actor';
+import type { LiveConnection } from './actors/socket.bridge';
 import { createAdmission, createConnectionLogic, protocolsOf } from './assemble';
 import { createMemoryBroker } from './broker/memory.broker';
 import { resolveOptions, type ServerOptions } from './options';
@@ -101,7 +101,7 @@ export function createServer(options: ServerOptions = {}): Server {
         ...observability.listener,
       }),
       signals: o.handleSignals ? processSignals : noSignals,
-      connections: createConnectionPool(connections.logic, connections.common, observability.pool),
+      connections: createConnectionPool(connections.kinds, connections.common, observability.pool),
     },
     delays: { drainTimeout: o.drainTimeout },
   });

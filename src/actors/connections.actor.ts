@@ -1,7 +1,16 @@
 import { createActor, fromCallback } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../protocol/close-codes';
-import { emptyCounters, type CloseRecord, type ConnectionsCommand } from '../protocol/events';
+import { emptyCounters, type CloseRecord, type ConnectionEvent, type ConnectionsCommand } from '../protocol/events';
+import type { SocketBridgeFactory } from './socket.bridge';
+
+/** How the pool starts the connections of one protocol. */
+export interface ConnectionKind {
+  /** The connection logic (the connection machine with its protocol provided). */
+  logic: AnyActorLogic;
+  /** Makes each connection's socket bridge, handed to it as `input.socket` and disposed of when it ends. */
+  socket?: SocketBridgeFactory;
+}
 
 export interface ConnectionPoolInput {
   /** The actor the connections report to: their completion and errors reach it as `xstate.done.actor.<id>` and `xstate.error.actor.<id>`. */
@@ -25,8 +34,8 @@ export interface ConnectionPoolHooks {
  * and stop, which made accepting a connection O(open connections).
  */
 export function createConnectionPool(
-  /** The connection logic serving each protocol, by name; or one logic for every protocol. */
-  connections: ReadonlyMap<string, AnyActorLogic> | AnyActorLogic,
+  /** How to start the connections of each protocol, by name; or one kind for every protocol. */
+  connections: ReadonlyMap<string, ConnectionKind> | ConnectionKind,
   /** Input every connection gets besides its id and transport. */
   common: { authenticate?: boolean; maxRestarts?: number; maxTopics?: number } = {},
   hooks: ConnectionPoolHooks = {},
@@ -41,13 +50,17 @@ export function createConnectionPool(
       switch (command.type) {
         case 'connections.spawn': {
           const { id, transport, protocol } = command;
-          const logic = connections instanceof Map ? connections.get(protocol) : (connections as AnyActorLogic);
-          if (logic === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
+          const kind = connections instanceof Map ? connections.get(protocol) : (connections as ConnectionKind);
+          if (kind === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
+          // The bridge reports to the actor, which exists before the bridge is first asked to do anything.
+          let actor: AnyActorRef | null = null;
+          const socket = kind.socket?.(id, transport, (event: ConnectionEvent) => actor!.send(event));
           // The systemId makes the connection findable by id: `system.get('conn-1')`.
-          const actor = createActor(logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, ...common } });
+          actor = createActor(kind.logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, socket, ...common } });
           live.set(id, actor);
           const release = (record: CloseRecord): void => {
             live.delete(id);
+            socket?.dispose();
             hooks.onEnded?.(record);
           };
           actor.subscribe({

@@ -1,7 +1,7 @@
 import type { AnyActorRef, InspectionEvent, Subscription } from 'xstate';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { LiveConnection } from '../actors/socket.actor';
+import type { LiveConnection } from '../actors/socket.bridge';
 import type { CloseRecord } from '../protocol/events';
 import type { StateTree } from './machine-tree';
 

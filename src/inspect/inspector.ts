@@ -4,7 +4,7 @@ import type { AnyStateMachine } from 'xstate';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { refuseUpgrade, type HttpRoute, type UpgradeRoute } from '../actors/listener.actor';
-import type { LiveConnection } from '../actors/socket.actor';
+import type { LiveConnection } from '../actors/socket.bridge';
 import { createInspectorAccess } from './access';
 import { createInspectorHub, type InspectorHub } from './hub';
 import { describeMachine } from './machine-tree';

@@ -70,6 +70,11 @@ export type SocketCommand =
   | { type: 'socket.close'; code: number; reason: string }
   | { type: 'socket.terminate' };
 
+/** The socket bridge as the connection machine sees it: it takes commands; it reports back with events sent to the connection. */
+export interface SocketPort {
+  send(command: SocketCommand): void;
+}
+
 /** Events a `text` protocol receives. Inbound messages arrive batched: everything one socket read brought. */
 export type ProtocolInput = { type: 'socket.messages'; messages: readonly string[] };
 

@@ -173,7 +173,6 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
   const clock = new SteppingClock();
   const machine = connectionMachine.provide({
     actors: {
-      socket: socket.logic,
       protocol: logic,
       // A machine, not a promise: it answers synchronously, so the whole connection stays on simulated time.
       authenticate: createAuthenticator(options.identity, (self) => (authenticator = self)) as never,
@@ -189,13 +188,15 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
   const input = {
     id: options.id ?? 'test-1',
     transport: null,
+    socket: socket.port,
     authenticate: options.identity !== undefined,
     maxRestarts: options.maxRestarts,
     maxTopics: options.maxTopics,
   };
   const actor = createActor(machine, { clock, input, inspect: options.inspect });
+  socket.attach(input.id, (event) => actor.send(event));
   // Observed, a failure stays in band: the kit call that caused it (or the next one) throws it, instead of XState rethrowing it later.
-  actor.subscribe({ error: () => undefined });
+  actor.subscribe({ complete: () => socket.dispose(), error: () => socket.dispose() });
   actor.start();
   /** Runs a step of the test, then throws if the connection actor has failed. */
   const step =

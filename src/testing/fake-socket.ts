@@ -1,12 +1,10 @@
-import { fromCallback } from 'xstate';
 import type { AnyActorRef, EventObject } from 'xstate';
-import type { SocketBridgeInput } from '../../machines/connection.machine';
 import { createJsonInbound, errorFrame, type Codec } from '../actors/codec';
 import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
 import { wireProtocol } from '../actors/protocol-wiring';
 import type { Broker } from '../broker/broker';
 import { CloseCode } from '../protocol/close-codes';
-import type { ConnectionEvent, SocketCommand, SocketEvent } from '../protocol/events';
+import type { ConnectionEvent, SocketCommand, SocketEvent, SocketPort } from '../protocol/events';
 
 export interface FakeSocketOptions {
   /** The protocol's name, used in close reasons and error frames as the real bridge does. */
@@ -28,7 +26,7 @@ export interface FakeSocketOptions {
 
 /**
  * An in-memory socket bridge with the real bridge's contract
- * (`src/actors/socket.actor.ts`), built on the same parts: the real `Outbox`
+ * (`src/actors/socket.bridge.ts`), built on the same parts: the real `Outbox`
  * (flushed at once instead of once per event-loop turn) writing into memory,
  * the real protocol wiring and the real json decoding. Inbound messages reach
  * the protocol batched per read until the connection decides to close (later
@@ -72,7 +70,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
     onOverflow: () => report?.({ type: 'outbox.overflow' }),
   });
 
-  // The bridge starts with the connection actor, inside createTestConnection, before any control is used.
+  // The bridge is attached to the connection actor inside createTestConnection, before any control is used.
   const send = (event: ConnectionEvent): void => report!(event);
   const wire = (ref: AnyActorRef): void => {
     unwire();
@@ -89,21 +87,19 @@ export function createFakeSocket(options: FakeSocketOptions) {
     send({ type: 'socket.failed', failure });
   };
 
-  const logic = fromCallback<SocketCommand, SocketBridgeInput>(({ input, sendBack, receive }) => {
-    id = input.id;
-    report = (event) => sendBack(event);
-    receive((command) => {
+  const port: SocketPort = {
+    send(command) {
       commands.push(command);
       switch (command.type) {
         case 'socket.ping':
-          if (options.autoPong && !closed) sendBack({ type: 'socket.pong' });
+          if (options.autoPong && !closed) send({ type: 'socket.pong' });
           break;
         case 'socket.protocol':
           wire(command.protocol as AnyActorRef);
           if (command.restarted) outbox.push(errorFrame('protocol_crash', `the ${protocolName} protocol failed and was restarted`));
           break;
         case 'socket.upgrade':
-          if (options.open) sendBack({ type: 'socket.open' });
+          if (options.open) send({ type: 'socket.open' });
           break;
         case 'socket.refuse':
           accepting = false;
@@ -119,12 +115,21 @@ export function createFakeSocket(options: FakeSocketOptions) {
           if (options.autoClose) controls.closed(CloseCode.Abnormal, '');
           break;
       }
-    });
-    return () => unwire();
-  });
+    },
+  };
 
   const controls = {
-    logic,
+    /** The connection's socket bridge (`input.socket`). */
+    port,
+    /** Connects the bridge to its connection actor, before the actor starts. */
+    attach(connectionId: string, to: (event: ConnectionEvent) => void): void {
+      id = connectionId;
+      report = to;
+    },
+    /** The connection actor has ended: the protocol is let go of. */
+    dispose(): void {
+      unwire();
+    },
     commands,
     written,
     emitted,

@@ -189,5 +189,6 @@ describe('connection snapshots', () => {
     const connection = server.actor.system.get('conn-1')!;
     const json = JSON.stringify(connection.getSnapshot());
     expect(JSON.parse(json).context.transport).toEqual({ remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(JSON.parse(json).context).not.toHaveProperty('socket');
   });
 });

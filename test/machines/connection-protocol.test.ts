@@ -13,10 +13,10 @@ function start(input: Partial<ConnectionInput> = {}, actors: { authenticate?: An
   const socket = fakeSocket();
   const clock = new SimulatedClock();
   const machine = connectionMachine.provide({
-    actors: { socket: socket.logic, protocol: actors.protocol ?? scriptedProtocol, ...(actors.authenticate ? { authenticate: actors.authenticate } : {}) },
+    actors: { protocol: actors.protocol ?? scriptedProtocol, ...(actors.authenticate ? { authenticate: actors.authenticate } : {}) },
     delays: { restartWindow: WINDOW },
   });
-  const actor = createActor(machine, { clock, input: { id: 'conn-1', transport: null, ...input } });
+  const actor = socket.attach(createActor(machine, { clock, input: { id: 'conn-1', transport: null, socket: socket.port, ...input } }));
   started.push(actor.start());
   const crash = () => actor.getSnapshot().context.protocol!.send({ type: 'socket.messages', messages: ['throw'] });
   return { actor, socket, clock, crash };

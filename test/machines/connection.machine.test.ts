@@ -16,10 +16,10 @@ function start() {
   const socket = fakeSocket();
   const clock = new SimulatedClock();
   const machine = connectionMachine.provide({
-    actors: { socket: socket.logic, protocol: scriptedProtocol },
+    actors: { protocol: scriptedProtocol },
     delays: { heartbeatInterval: HEARTBEAT, pongTimeout: PONG, closeTimeout: CLOSE },
   });
-  const actor = createActor(machine, { clock, input: { id: 'conn-1', transport: null } });
+  const actor = socket.attach(createActor(machine, { clock, input: { id: 'conn-1', transport: null, socket: socket.port } }));
   started.push(actor.start());
   return { actor, socket, clock };
 }
@@ -172,8 +172,8 @@ describe('connection machine', () => {
   describe('connecting', () => {
     function startUnopened() {
       const socket = fakeSocket({ open: false });
-      const machine = connectionMachine.provide({ actors: { socket: socket.logic, protocol: scriptedProtocol } });
-      const actor = createActor(machine, { input: { id: 'conn-2', transport: null } }).start();
+      const machine = connectionMachine.provide({ actors: { protocol: scriptedProtocol } });
+      const actor = socket.attach(createActor(machine, { input: { id: 'conn-2', transport: null, socket: socket.port } })).start();
       started.push(actor);
       return { actor, socket };
     }

@@ -1,33 +1,45 @@
-import { fromCallback, setup, emit } from 'xstate';
+import { setup, emit } from 'xstate';
 import type { AnyActorRef } from 'xstate';
-import type { SocketBridgeInput } from '../../machines/connection.machine';
-import { emptyCounters, type ConnectionCounters, type ProtocolEmitted, type ProtocolInput, type SocketCommand } from '../../src/protocol/events';
+import {
+  emptyCounters,
+  type ConnectionCounters,
+  type ProtocolEmitted,
+  type ProtocolInput,
+  type SocketCommand,
+  type SocketPort,
+} from '../../src/protocol/events';
 
 /**
  * A socket bridge that completes the upgrade when told (unless `open: false`),
  * records the other commands it is sent, and lets a test speak for the socket.
+ * Give `port` as the connection's `input.socket`, then `attach` the actor
+ * before starting it.
  */
 export function fakeSocket({ open = true }: { open?: boolean } = {}) {
   const commands: SocketCommand[] = [];
   /** The protocol actors it was told to wire, in order, and whether each replaced a crashed one. */
   const wired: { protocol: unknown; restarted: boolean }[] = [];
-  let parent: AnyActorRef | null = null;
-  const logic = fromCallback<SocketCommand, SocketBridgeInput>(({ receive, sendBack, self }) => {
-    parent = self._parent ?? null;
-    receive((command) => {
+  let connection: AnyActorRef | null = null;
+  const port: SocketPort = {
+    send(command) {
       if (command.type === 'socket.protocol') wired.push({ protocol: command.protocol, restarted: command.restarted });
       else if (command.type === 'socket.upgrade') {
-        if (open) sendBack({ type: 'socket.open' });
+        if (open) connection!.send({ type: 'socket.open' });
       } else commands.push(command);
-    });
-  });
+    },
+  };
   return {
-    logic,
+    port,
     commands,
     wired,
+    /** The connection actor this bridge reports to; returned as it is. */
+    attach<T extends AnyActorRef>(actor: T): T {
+      connection = actor;
+      return actor;
+    },
     /** The socket closes (as ws reports it), with the given counters. */
     closed(code = 1000, reason = '', counters: ConnectionCounters = emptyCounters()) {
-      parent!.send({ type: 'socket.closed', code, reason, counters });
+      connection!.send({ type: 'socket.closed', code, reason, counters });
     },
   };
 }

@@ -53,7 +53,7 @@ function start() {
   });
   const clock = new SimulatedClock();
   const machine = supervisorMachine.provide({
-    actors: { listener, signals: fromCallback(() => undefined), connections: createConnectionPool(fakeConnection) },
+    actors: { listener, signals: fromCallback(() => undefined), connections: createConnectionPool({ logic: fakeConnection }) },
     delays: { drainTimeout: DRAIN, terminateTimeout: TERMINATE },
   });
   const actor = createActor(machine, { clock }).start();

@@ -39,11 +39,12 @@ function observable(s: AnyMachineSnapshot) {
  * starts with the client's first message.
  */
 export function connectionSpec({ authenticate, lazy = false }: { authenticate: boolean; lazy?: boolean }): ModelSpec<TestConnection> {
-  const input = { id: 'model-1', transport: null, authenticate, maxRestarts: MAX_RESTARTS };
+  // Paths are planned on the machine alone: no action runs, so the bridge is never told anything.
+  const input = { id: 'model-1', transport: null, socket: { send: () => undefined }, authenticate, maxRestarts: MAX_RESTARTS };
   return {
     machine: connectionMachine,
     model: connectionMachine.provide({
-      actors: { socket: fromCallback(() => undefined), protocol: scriptedProtocol, authenticate: fromCallback(() => undefined) as never },
+      actors: { protocol: scriptedProtocol, authenticate: fromCallback(() => undefined) as never },
       guards: { startsLazily: () => lazy },
     }) as AnyStateMachine,
     input,

@@ -1,4 +1,4 @@
-import { createActor, fromCallback } from 'xstate';
+import { createActor } from 'xstate';
 import type { AnyActorLogic } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { echoMachine } from '../../machines/protocols/echo.machine';
@@ -10,7 +10,7 @@ import { supervisorMachine } from '../../machines/supervisor.machine';
  * actor with a message naming what is missing.
  */
 describe('machine defaults', () => {
-  const input = { id: 'conn-1', transport: null };
+  const input = { id: 'conn-1', transport: null, socket: { send: () => undefined } };
 
   /** Starts the actor with an error observer: a root actor's unobserved error is rethrown out of band. */
   function start(logic: AnyActorLogic, options: { input?: unknown } = {}) {
@@ -19,14 +19,14 @@ describe('machine defaults', () => {
     return actor.start();
   }
 
-  it('fails a connection whose socket actor was not provided, naming it', () => {
-    const actor = start(connectionMachine, { input });
+  it('fails a connection started without its socket bridge, saying why', () => {
+    const actor = start(connectionMachine, { input: { id: 'conn-1', transport: null } });
     expect(actor.getSnapshot().status).toBe('error');
-    expect(actor.getSnapshot().error).toEqual(new Error('statewire: the connection machine\'s "socket" actor was not provided'));
+    expect(actor.getSnapshot().error).toEqual(new Error('statewire: a connection needs its socket bridge as input.socket'));
   });
 
   it('closes a connection whose protocol actor was not provided with 1011 as it opens, as a protocol failing past its restart budget', () => {
-    const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined) } }), { input });
+    const actor = start(connectionMachine, { input });
     expect(actor.getSnapshot().value).toEqual({ connecting: 'upgrading' });
     actor.send({ type: 'socket.open' });
     expect(actor.getSnapshot().value).toBe('closing');
@@ -40,7 +40,7 @@ describe('machine defaults', () => {
   });
 
   it('admits a connection with identity null when authentication is on but no authenticate hook was provided', async () => {
-    const actor = start(connectionMachine.provide({ actors: { socket: fromCallback(() => undefined), protocol: echoMachine } }), {
+    const actor = start(connectionMachine.provide({ actors: { protocol: echoMachine } }), {
       input: { ...input, authenticate: true },
     });
     expect(actor.getSnapshot().value).toEqual({ connecting: 'authenticating' });

@@ -70,7 +70,7 @@ function start(inspect: (event: InspectionEvent) => void): Impl {
       signals: fromCallback(({ sendBack }) => {
         fromSignals = sendBack;
       }),
-      connections: createConnectionPool(fakeConnection),
+      connections: createConnectionPool({ logic: fakeConnection }),
     },
     delays,
   });

@@ -311,7 +311,7 @@ describe('createTestConnection', () => {
       const conn = createTestConnection(echoMachine, { inspect: (event) => events.push(event), id: 'conn-9' });
       conn.send('x');
       const ids = new Set(events.map((e) => (e.actorRef as AnyActorRef).id));
-      for (const id of [conn.actor.id, 'protocol', 'socket']) expect(ids).toContain(id);
+      for (const id of [conn.actor.id, 'protocol']) expect(ids).toContain(id);
       expect(events.some((e) => e.type === '@xstate.event' && e.event.type === 'socket.messages')).toBe(true);
     });
 

@@ -1,0 +1,333 @@
+import type { AnyActorRef } from 'xstate';
+import { WebSocket, type WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker';
+import { CloseCode } from '../protocol/close-codes';
+import type { ErrorCode } from '../protocol/errors';
+import {
+  emptyCounters,
+  type ConnectionCounters,
+  type ConnectionEvent,
+  type SocketCommand,
+  type SocketFailure,
+  type SocketPort,
+} from '../protocol/events';
+import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
+import { encodeTextFrames } from './frames';
+import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
+import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
+import { wireProtocol } from './protocol-wiring';
+
+export type { Codec };
+
+export interface SocketBridgeOptions {
+  /** The protocol's name, used in close reasons. */
+  protocolName: string;
+  codec: Codec;
+  logger: Logger;
+  /** Completes upgrades (maxPayload, subprotocol negotiation). */
+  wss: WebSocketServer;
+  /** Outbox limit in bytes (queued plus the socket's unsent bytes). */
+  outboxLimit: number;
+  /** Overflow policy per message class. */
+  outboxPolicy: OutboxPolicy;
+  /** Live connections by id, for broadcasts, metrics and inspection; each is removed when its socket closes. */
+  registry?: Map<string, LiveConnection>;
+  /** Where the protocol's topics live. */
+  broker: Broker;
+  /** json: bad frames tolerated in a row before closing with 1008. */
+  badFrameTolerance: number;
+}
+
+/** A connection's live counters, readable while it is open (metrics, inspection). */
+export interface LiveConnection {
+  id: string;
+  /** Data messages and bytes read from the client. */
+  messagesIn: number;
+  bytesIn: number;
+  /** Inbound messages read after the connection decided to close. */
+  readAfterClose: number;
+  /** Its outbox: `outbox.stats` counts what was enqueued, written and dropped; `outbox.queued` is its backlog in bytes. */
+  outbox: Outbox;
+}
+
+/** ws's receiver errors (lib/receiver.js), by their `code`, mapped to statewire's. */
+const WS_ERRORS: Record<string, { code: ErrorCode; closeCode: number }> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: { code: 'message_too_big', closeCode: CloseCode.MessageTooBig },
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: { code: 'message_too_big', closeCode: CloseCode.MessageTooBig },
+  WS_ERR_INVALID_UTF8: { code: 'invalid_utf8', closeCode: CloseCode.InvalidPayload },
+};
+
+function toFailure(error: Error & { code?: string }): SocketFailure {
+  const known = error.code === undefined ? undefined : WS_ERRORS[error.code];
+  return {
+    code: known?.code ?? 'protocol_error',
+    closeCode: known?.closeCode ?? CloseCode.ProtocolError,
+    message: error.message,
+  };
+}
+
+/** A connection's socket bridge, as the connection pool holds it: the connection's `SocketPort`, and its teardown. */
+export interface ConnectionSocket extends SocketPort {
+  /** The connection actor has ended: let go of the protocol and the socket (terminated if still open). */
+  dispose(): void;
+}
+
+/** Makes the bridge of one connection; `report` sends an event to the connection actor. */
+export type SocketBridgeFactory = (id: string, transport: unknown, report: (event: ConnectionEvent) => void) => ConnectionSocket;
+
+/** What every bridge of one protocol shares. */
+interface Shared extends SocketBridgeOptions {
+  debug: boolean;
+}
+
+/**
+ * The socket bridge: the only code that touches a connection's socket. It
+ * holds the upgrade request until the connection machine says to complete
+ * (`socket.upgrade`) or refuse it (`socket.refuse`). Then inbound data
+ * messages go straight to the protocol actor, batched per socket read, and
+ * what the protocol emits goes straight into the outbox or the broker. The
+ * connection actor hears only lifecycle and control events.
+ *
+ * A plain object, not an actor: the connection machine's socket commands are
+ * calls on it, and it reports with `report`. One per connection, so its
+ * state lives in fields and its behaviour in shared methods rather than in
+ * per-connection closures. It is also the outbox's sink.
+ */
+class SocketBridge implements ConnectionSocket, OutboxSink {
+  private ws: WebSocket | null = null;
+  private protocol: AnyActorRef | null = null;
+  private readonly outbox: Outbox;
+  private readonly live: LiveConnection;
+  /** Inbound messages are taken until statewire decides to close; later ones are counted undelivered. */
+  private accepting = true;
+  private batch: string[] | null = null;
+  private closedSent = false;
+  private unwire: (() => void) | null = null;
+  private readonly deliverJson: ((messages: readonly string[], to: JsonDelivery) => void) | null;
+  private readonly toProtocol: JsonDelivery | null;
+  private readonly deliverBatch = (): void => this.deliver();
+  // Before the upgrade completes, the raw socket's end is the connection's end.
+  private readonly onRawClose = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly id: string,
+    private readonly transport: UpgradeTransport,
+    private readonly report: (event: ConnectionEvent) => void,
+  ) {
+    this.outbox = new Outbox(this, {
+      limit: shared.outboxLimit,
+      policy: shared.outboxPolicy,
+      onCongestion: (congested) => report({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
+      onOverflow: () => report({ type: 'outbox.overflow' }),
+    });
+    this.live = { id, messagesIn: 0, bytesIn: 0, readAfterClose: 0, outbox: this.outbox };
+    this.deliverJson = shared.codec === 'json' ? createJsonInbound(shared.badFrameTolerance) : null;
+    this.toProtocol = this.deliverJson === null ? null : this.jsonDelivery();
+    transport.socket.on('close', this.onRawClose);
+  }
+
+  // ---- the connection's commands
+
+  send(command: SocketCommand): void {
+    switch (command.type) {
+      case 'socket.protocol':
+        this.wire(command.protocol as AnyActorRef, command.restarted);
+        break;
+      case 'socket.upgrade':
+        this.upgrade();
+        break;
+      case 'socket.refuse':
+        refuseUpgrade(this.transport.socket, command.status, command.message);
+        break;
+      case 'socket.ping':
+        if (this.ws?.readyState === WebSocket.OPEN) this.ws.ping();
+        break;
+      case 'socket.close':
+        // Everything read before the decision is answered before the close frame.
+        this.stopAccepting();
+        this.outbox.flush({ force: true });
+        if (this.ws === null) this.transport.socket.destroy();
+        else this.ws.close(command.code, command.reason);
+        break;
+      case 'socket.terminate':
+        this.stopAccepting();
+        this.terminate();
+        break;
+    }
+  }
+
+  /** In a connection's snapshot (inspectors, persistence) the bridge is left out: it is the socket, not state. */
+  toJSON(): undefined {
+    return undefined;
+  }
+
+  dispose(): void {
+    this.unwire?.();
+    this.transport.socket.off('close', this.onRawClose);
+    const { ws } = this;
+    if (ws !== null) {
+      ws.off('message', this.onMessage);
+      ws.off('pong', this.onPong);
+      ws.off('close', this.onClose);
+      // The error listener stays: an 'error' with no listener would crash the process.
+    }
+    if (!this.closedSent) {
+      this.outbox.close();
+      this.shared.registry?.delete(this.id);
+      this.terminate();
+    }
+  }
+
+  private terminate(): void {
+    if (this.ws === null) this.transport.socket.destroy();
+    else this.ws.terminate();
+  }
+
+  private upgrade(): void {
+    const { transport } = this;
+    const { request, head } = transport;
+    transport.request = null;
+    transport.head = null;
+    if (request === null || head === null) return;
+    this.shared.wss.handleUpgrade(request, transport.socket, head, (upgraded) => {
+      transport.socket.off('close', this.onRawClose);
+      this.ws = upgraded;
+      upgraded.on('message', this.onMessage);
+      upgraded.on('pong', this.onPong);
+      upgraded.on('error', this.onError);
+      upgraded.on('close', this.onClose);
+      this.shared.registry?.set(this.id, this.live);
+      this.report({ type: 'socket.open' });
+    });
+  }
+
+  private wire(protocol: AnyActorRef, restarted: boolean): void {
+    this.unwire?.();
+    this.protocol = protocol;
+    this.unwire = wireProtocol(protocol, {
+      connectionId: this.id,
+      outbox: this.outbox,
+      broker: this.shared.broker,
+      requestClose: (code, reason) => this.report({ type: 'protocol.close', code, reason }),
+    });
+    if (restarted) this.outbox.push(errorFrame('protocol_crash', `the ${this.shared.protocolName} protocol failed and was restarted`));
+    else if (this.batch !== null) queueMicrotask(this.deliverBatch);
+  }
+
+  // ---- inbound
+
+  private deliver(): void {
+    // A lazy protocol not started yet: the batch waits for it (`socket.protocol` delivers it).
+    const { batch, protocol } = this;
+    if (batch === null || protocol === null) return;
+    this.batch = null;
+    if (this.deliverJson === null) protocol.send({ type: 'socket.messages', messages: batch });
+    else this.deliverJson(batch, this.toProtocol!);
+  }
+
+  private stopAccepting(): void {
+    this.deliver();
+    this.accepting = false;
+  }
+
+  private readonly onMessage = (data: Buffer, isBinary: boolean): void => {
+    const { live } = this;
+    if (!this.accepting) {
+      live.readAfterClose++;
+      return;
+    }
+    if (isBinary) {
+      // RFC 6455 7.4.1: 1003 for a data type the endpoint cannot accept.
+      this.stopAccepting();
+      this.report({
+        type: 'socket.failed',
+        failure: { code: 'unsupported_data', closeCode: CloseCode.UnsupportedData, message: `${this.shared.protocolName} accepts text frames only` },
+      });
+      return;
+    }
+    live.messagesIn++;
+    live.bytesIn += data.length;
+    const text = data.toString();
+    if (this.shared.debug) this.shared.logger.debug({ connection: this.id, text }, 'message received');
+    if (this.batch === null) {
+      this.batch = [text];
+      // The first message starts a lazy protocol (the connection answers with `socket.protocol` at once).
+      if (this.protocol === null) this.report({ type: 'socket.data' });
+      queueMicrotask(this.deliverBatch);
+    } else {
+      this.batch.push(text);
+    }
+  };
+
+  private readonly onPong = (): void => this.report({ type: 'socket.pong' });
+
+  private readonly onError = (error: Error): void => {
+    this.stopAccepting();
+    this.report({ type: 'socket.failed', failure: toFailure(error) });
+  };
+
+  private readonly onClose = (code: number, reason: Buffer): void => {
+    this.stopAccepting();
+    this.outbox.close();
+    this.shared.registry?.delete(this.id);
+    this.closed(code, reason.toString(), connectionCounters(this.live, this.outbox.stats));
+  };
+
+  private closed(code: number, reason: string, counters: ConnectionCounters): void {
+    if (this.closedSent) return;
+    this.closedSent = true;
+    this.report({ type: 'socket.closed', code, reason, counters });
+  }
+
+  /** Where decoded json messages go. */
+  private jsonDelivery(): JsonDelivery {
+    return {
+      accepting: () => this.accepting,
+      // `protocol` is read each time: a crash restarts it mid-batch.
+      event: (event) => this.protocol!.send(event),
+      error: (frame) => this.outbox.push(frame),
+      violation: (failure, remaining) => {
+        this.accepting = false;
+        this.live.readAfterClose += remaining;
+        this.report({ type: 'socket.failed', failure });
+      },
+    };
+  }
+
+  // ---- OutboxSink: text frames batched into one buffer and one socket write
+
+  isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  write(messages: readonly string[]): void {
+    (this.transport.socket as unknown as RawSocket).write(encodeTextFrames(messages));
+  }
+
+  onDrain(listener: () => void): void {
+    (this.transport.socket as unknown as RawSocket).on('drain', listener);
+  }
+}
+
+interface RawSocket {
+  write(data: Buffer): boolean;
+  on(event: 'drain', listener: () => void): void;
+}
+
+/**
+ * The bridge factory of one protocol. Text frames are written as one buffer in
+ * one socket write, bypassing ws's Sender, which is safe because ws only queues
+ * frames itself while compressing or reading a Blob, and statewire negotiates
+ * no compression and sends strings only; control frames (ping, pong, close)
+ * still go through ws, in order on the same socket.
+ */
+export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFactory {
+  const shared: Shared = { ...options, debug: options.logger.isLevelEnabled('debug') };
+  return (id, transport, report) => new SocketBridge(shared, id, transport as UpgradeTransport, report);
+}
