@@ -65,14 +65,14 @@ function config(quick) {
         throughput: { connections: 50, window: 16, warmupMs: 500, durationMs: 2000 },
         latency: { connections: 50, rate: 5000, warmupMs: 300, durationMs: 2000 },
         memory: { connections: 2000, concurrency: 200, settleMs: 500, openTimeoutMs: 15000 },
-        handshakes: { concurrency: 50, durationMs: 1500 },
+        handshakes: { concurrency: 50, warmupMs: 500, durationMs: 1500 },
       }
     : {
         reps: 3,
         throughput: { connections: 50, window: 16, warmupMs: 1000, durationMs: 5000 },
         latency: { connections: 50, rate: 5000, warmupMs: 500, durationMs: 5000 },
         memory: { connections: 10000, concurrency: 200, settleMs: 1000, openTimeoutMs: 30000 },
-        handshakes: { concurrency: 50, durationMs: 3000 },
+        handshakes: { concurrency: 50, warmupMs: 1000, durationMs: 3000 },
       };
 }
 
@@ -85,7 +85,7 @@ function scenarioTimeout(name, o) {
     case 'latency':
       return 11000 + o.warmupMs + o.durationMs + 3000 + marks; // open (10 s) + run + drain and close
     case 'handshakes':
-      return o.durationMs + 6000 + marks + 2000;
+      return o.warmupMs + 6000 + o.durationMs + 6000 + marks + 2000;
     case 'memory':
       return o.openTimeoutMs + 1000 + o.settleMs + 5000 + marks + 2000;
     default:
