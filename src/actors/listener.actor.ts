@@ -24,6 +24,19 @@ export interface UpgradeTransport {
   toJSON(): { remote: string };
 }
 
+/** An admitted upgrade request; its `toJSON` lives on the prototype, not in a closure per connection. */
+class Upgrade implements UpgradeTransport {
+  constructor(
+    public request: IncomingMessage | null,
+    public readonly socket: UpgradeTransport['socket'],
+    public head: Buffer | null,
+  ) {}
+
+  toJSON(): { remote: string } {
+    return { remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` };
+  }
+}
+
 /** What the server makes of an upgrade request: the protocol to serve, or the HTTP status to refuse it with. */
 export type Admission = { protocol: string } | { status: number; message: string };
 
@@ -98,9 +111,7 @@ export function createListener(options: ListenerOptions) {
       const admission = options.admit(request, requestPath);
       if ('status' in admission) return refuse(admission.status, admission.message);
       socket.on('error', ignoreError);
-      const peer = socket as UpgradeTransport['socket'];
-      const transport: UpgradeTransport = { request, socket: peer, head, toJSON: () => ({ remote: `${peer.remoteAddress}:${peer.remotePort}` }) };
-      report({ type: 'listener.connection', transport, protocol: admission.protocol });
+      report({ type: 'listener.connection', transport: new Upgrade(request, socket, head), protocol: admission.protocol });
     });
     server.on('clientError', (_error, socket) => socket.destroy());
     server.once('error', (error) => {

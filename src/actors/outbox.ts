@@ -99,8 +99,8 @@ export const DEFAULT_POLICY: OutboxPolicy = { reliable: 'close', volatile: 'drop
  * outbox.flush({ force: true });           // now, e.g. before a close frame
  */
 export class Outbox {
-  /** The producer side of the channel. */
-  readonly input = new Subject<Queued>();
+  /** Made with the first message: most idle connections never send one. */
+  private channel: Subject<Queued> | null = null;
   readonly stats: OutboxStats = {
     enqueued: 0,
     enqueuedBytes: 0,
@@ -120,6 +120,7 @@ export class Outbox {
   private congested = false;
   private overflowed = false;
   private closed = false;
+  private drainWatched = false;
   private readonly flushScheduled = (): void => {
     this.scheduled = false;
     this.flush();
@@ -133,12 +134,16 @@ export class Outbox {
     this.window = options.window ?? Math.min(this.limit, 64 * 1024);
     this.policy = { ...DEFAULT_POLICY, ...options.policy };
     this.schedule = options.schedule ?? nextTick;
-    this.input.subscribe((message) => this.enqueue(message));
-    sink.onDrain(() => {
-      if (!this.congested) return;
-      if (this.queue.length > 0) this.flush();
-      else this.setCongested(this.sink.bufferedAmount() >= this.window);
-    });
+  }
+
+  /** The producer side of the channel. */
+  get input(): Subject<Queued> {
+    if (this.channel === null) {
+      this.channel = new Subject<Queued>();
+      if (this.closed) this.channel.complete();
+      else this.channel.subscribe((message) => this.enqueue(message));
+    }
+    return this.channel;
   }
 
   /** Queues one message; a shorthand for `outbox.input.next(...)`. */
@@ -192,7 +197,7 @@ export class Outbox {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.input.complete();
+    this.channel?.complete();
     this.stats.undelivered += this.queue.length;
     this.clearQueue();
   }
@@ -246,6 +251,15 @@ export class Outbox {
   private setCongested(congested: boolean): void {
     if (this.congested === congested) return;
     this.congested = congested;
+    // The drain listener is needed only once the socket has congested: most sockets never do.
+    if (congested && !this.drainWatched) {
+      this.drainWatched = true;
+      this.sink.onDrain(() => {
+        if (!this.congested) return;
+        if (this.queue.length > 0) this.flush();
+        else this.setCongested(this.sink.bufferedAmount() >= this.window);
+      });
+    }
     this.options.onCongestion?.(congested);
   }
 }

@@ -18,7 +18,7 @@ function fakeSink() {
     state.buffered = 0;
     drains.forEach((listener) => listener());
   };
-  return { sink, writes, state, drain };
+  return { sink, writes, state, drain, drains };
 }
 
 function manualScheduler() {
@@ -220,6 +220,35 @@ describe('Outbox', () => {
       expect(writes).toEqual([]);
       expect(outbox.stats).toMatchObject({ enqueued: 2, written: 0, undelivered: 2 });
       expectAccounted(outbox);
+    });
+
+    it('refuses pushes after a close that came before any message', () => {
+      const { outbox, turn, writes } = setup();
+      outbox.close();
+      outbox.push('a');
+      outbox.input.next({ data: 'b', bytes: 1, volatile: false });
+      turn.run();
+      expect(writes).toEqual([]);
+      expect(outbox.stats).toMatchObject({ enqueued: 0, written: 0, undelivered: 0 });
+    });
+  });
+
+  describe('what an idle outbox holds', () => {
+    it('watches the socket for drain only once it has congested', () => {
+      const { outbox, turn, state, drains } = setup({ limit: 1000, window: 10 });
+      outbox.push('a');
+      turn.run();
+      expect(drains).toHaveLength(0);
+      state.buffered = 10;
+      outbox.push('b');
+      turn.run();
+      expect(drains).toHaveLength(1);
+      state.buffered = 0;
+      drains[0]();
+      state.buffered = 10;
+      outbox.push('c');
+      turn.run();
+      expect(drains).toHaveLength(1);
     });
   });
 });
