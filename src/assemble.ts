@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import { connectionMachine } from '../machines/connection.machine';
 import type { ConnectionKind } from './actors/connections.actor';
 import type { Admission, UpgradeTransport } from './actors/listener.actor';
-import { createSocketBridge, type LiveConnection } from './actors/socket.bridge';
+import { BridgedWebSocket, createSocketBridge, type LiveConnection } from './actors/socket.bridge';
 import type { Broker } from './broker/broker';
 import type { ResolvedOptions } from './options';
 import { builtinProtocols, type ProtocolDefinition } from './protocols';
@@ -56,6 +56,7 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
     maxPayload: o.maxPayload,
     perMessageDeflate: false,
     clientTracking: false,
+    WebSocket: BridgedWebSocket,
     handleProtocols: (offered) => [...offered].find((p) => protocols.has(p)) ?? false,
   });
   const authenticate = o.authenticate;

@@ -67,6 +67,47 @@ function toFailure(error: Error & { code?: string }): SocketFailure {
   };
 }
 
+/** What a bridged socket hands its events to. */
+interface SocketEvents {
+  onMessage(data: Buffer, isBinary: boolean): void;
+  onPong(): void;
+  onError(error: Error): void;
+  onClose(code: number, reason: Buffer): void;
+}
+
+/**
+ * ws's WebSocket, handing its events straight to the connection's bridge
+ * instead of through listeners: an open connection holds no listener
+ * closures and no listener table (given to ws as its `WebSocket` class).
+ * Other events go to listeners as usual; an `error` after the bridge has let
+ * go is dropped rather than thrown.
+ */
+export class BridgedWebSocket extends WebSocket {
+  bridge: SocketEvents | null = null;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const { bridge } = this;
+    switch (event) {
+      case 'message':
+        if (bridge === null) break;
+        bridge.onMessage(args[0] as Buffer, args[1] as boolean);
+        return true;
+      case 'pong':
+        if (bridge === null) break;
+        bridge.onPong();
+        return true;
+      case 'close':
+        if (bridge === null) break;
+        bridge.onClose(args[0] as number, args[1] as Buffer);
+        return true;
+      case 'error':
+        bridge?.onError(args[0] as Error);
+        return true;
+    }
+    return super.emit(event, ...args);
+  }
+}
+
 /** A connection's socket bridge, as the connection pool holds it: the connection's `SocketPort`, and its teardown. */
 export interface ConnectionSocket extends SocketPort {
   /** The connection actor has ended: let go of the protocol and the socket (terminated if still open). */
@@ -94,8 +135,8 @@ interface Shared extends SocketBridgeOptions {
  * state lives in fields and its behaviour in shared methods rather than in
  * per-connection closures. It is also the outbox's sink.
  */
-class SocketBridge implements ConnectionSocket, OutboxSink {
-  private ws: WebSocket | null = null;
+class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
+  private ws: BridgedWebSocket | null = null;
   private protocol: AnyActorRef | null = null;
   private readonly outbox: Outbox;
   private readonly live: LiveConnection;
@@ -166,13 +207,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink {
   dispose(): void {
     this.unwire?.();
     this.transport.socket.off('close', this.onRawClose);
-    const { ws } = this;
-    if (ws !== null) {
-      ws.off('message', this.onMessage);
-      ws.off('pong', this.onPong);
-      ws.off('close', this.onClose);
-      // The error listener stays: an 'error' with no listener would crash the process.
-    }
+    // Its socket's later events go nowhere (an error included: unheard, it would crash the process).
+    if (this.ws !== null) this.ws.bridge = null;
     if (!this.closedSent) {
       this.outbox.close();
       this.shared.registry?.delete(this.id);
@@ -193,11 +229,9 @@ class SocketBridge implements ConnectionSocket, OutboxSink {
     if (request === null || head === null) return;
     this.shared.wss.handleUpgrade(request, transport.socket, head, (upgraded) => {
       transport.socket.off('close', this.onRawClose);
-      this.ws = upgraded;
-      upgraded.on('message', this.onMessage);
-      upgraded.on('pong', this.onPong);
-      upgraded.on('error', this.onError);
-      upgraded.on('close', this.onClose);
+      const ws = upgraded as BridgedWebSocket;
+      ws.bridge = this;
+      this.ws = ws;
       this.shared.registry?.set(this.id, this.live);
       this.report({ type: 'socket.open' });
     });
@@ -232,7 +266,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink {
     this.accepting = false;
   }
 
-  private readonly onMessage = (data: Buffer, isBinary: boolean): void => {
+  onMessage(data: Buffer, isBinary: boolean): void {
     const { live } = this;
     if (!this.accepting) {
       live.readAfterClose++;
@@ -259,21 +293,23 @@ class SocketBridge implements ConnectionSocket, OutboxSink {
     } else {
       this.batch.push(text);
     }
-  };
+  }
 
-  private readonly onPong = (): void => this.report({ type: 'socket.pong' });
+  onPong(): void {
+    this.report({ type: 'socket.pong' });
+  }
 
-  private readonly onError = (error: Error): void => {
+  onError(error: Error): void {
     this.stopAccepting();
     this.report({ type: 'socket.failed', failure: toFailure(error) });
-  };
+  }
 
-  private readonly onClose = (code: number, reason: Buffer): void => {
+  onClose(code: number, reason: Buffer): void {
     this.stopAccepting();
     this.outbox.close();
     this.shared.registry?.delete(this.id);
     this.closed(code, reason.toString(), connectionCounters(this.live, this.outbox.stats));
-  };
+  }
 
   private closed(code: number, reason: string, counters: ConnectionCounters): void {
     if (this.closedSent) return;
