@@ -102,7 +102,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
             logger.info({ url: address.url, metrics: metrics !== null, inspector: inspector !== null }, 'listening');
           }
           // With no connection open the supervisor passes through `draining` within one step: `done` starts it too.
-          if (listening && drainStartedAt === null && (snapshot.matches('draining') || snapshot.status === 'done')) {
+          if (listening && drainStartedAt === null && (snapshot.value === 'draining' || snapshot.status === 'done')) {
             drainStartedAt = Date.now();
             logger.info({ open: active }, 'drain started');
           }

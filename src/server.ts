@@ -122,7 +122,8 @@ export function createServer(options: ServerOptions = {}): Server {
   let drainStartedAt: number | null = null;
   actor.subscribe({
     next: (snapshot) => {
-      if (drainStartedAt === null && snapshot.matches('draining')) drainStartedAt = Date.now();
+      // Read on every supervisor step (two per connection): `value` is a string here, `matches` would allocate.
+      if (drainStartedAt === null && snapshot.value === 'draining') drainStartedAt = Date.now();
     },
     error: (error) => logger.error({ err: error }, 'supervisor failed'),
   });
