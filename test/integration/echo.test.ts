@@ -182,6 +182,22 @@ describe('graceful close()', () => {
   });
 });
 
+describe('a connection actor that fails', () => {
+  it('drops its own socket only; the server and the other connections go on', async () => {
+    const { url, server } = await startServer();
+    const failing = await connect(url);
+    const other = await connect(url);
+    const dropped = closed(failing);
+    // A bug inside the connection machine, simulated: an event missing its payload makes an action throw.
+    server.actor.system.get('conn-1')!.send({ type: 'socket.failed' } as never);
+    expect((await dropped).code).toBe(1006);
+    expect(server.actor.getSnapshot().context.active).toBe(1);
+    const reply = received(other, 1);
+    other.send('still here');
+    expect(await reply).toEqual(['Echo: still here']);
+  });
+});
+
 describe('connection snapshots', () => {
   it('serialise to JSON (as inspectors do) without the socket inside', async () => {
     const { url, server } = await startServer();
