@@ -56,6 +56,7 @@ export function connectionCounters(inbound: InboundCounts, stats: OutboxStats): 
   };
 }
 
+/** What an outbox is told: limits and policy, shareable by every outbox of a server; its callbacks get the outbox's sink. */
 export interface OutboxOptions {
   /** Bytes queued plus the socket's bufferedAmount may not pass this (plus one message). Default 1 MiB. */
   limit?: number;
@@ -66,9 +67,9 @@ export interface OutboxOptions {
   /** Schedules the per-turn flush; injectable so tests control it. Default `process.nextTick`. */
   schedule?: Scheduler;
   /** Called when the outbox starts holding back (true) and when it flows again (false). */
-  onCongestion?: (congested: boolean) => void;
+  onCongestion?: (congested: boolean, sink: OutboxSink) => void;
   /** Called once, when a message meets the `close` policy: the connection should close as a slow consumer. */
-  onOverflow?: () => void;
+  onOverflow?: (sink: OutboxSink) => void;
 }
 
 /** Schedules a flush after the current turn. */
@@ -112,7 +113,6 @@ export class Outbox {
   };
   readonly limit: number;
   private readonly window: number;
-  private readonly policy: OutboxPolicy;
   private readonly schedule: Scheduler;
   private queue: Queued[] = [];
   private queuedBytes = 0;
@@ -121,10 +121,8 @@ export class Outbox {
   private overflowed = false;
   private closed = false;
   private drainWatched = false;
-  private readonly flushScheduled = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
+  /** Made with the first scheduled flush: an idle connection's outbox never schedules one. */
+  private flushScheduled: (() => void) | null = null;
 
   constructor(
     private readonly sink: OutboxSink,
@@ -132,7 +130,6 @@ export class Outbox {
   ) {
     this.limit = options.limit ?? DEFAULT_OUTBOX_LIMIT;
     this.window = options.window ?? Math.min(this.limit, 64 * 1024);
-    this.policy = { ...DEFAULT_POLICY, ...options.policy };
     this.schedule = options.schedule ?? nextTick;
   }
 
@@ -214,13 +211,18 @@ export class Outbox {
     this.queuedBytes += message.bytes;
     if (!this.scheduled) {
       this.scheduled = true;
-      this.schedule(this.flushScheduled);
+      this.schedule(
+        (this.flushScheduled ??= () => {
+          this.scheduled = false;
+          this.flush();
+        }),
+      );
     }
   }
 
   /** Applies the message's class policy past the limit; true when the message is to be queued after all. */
   private overflow(message: Queued): boolean {
-    const policy = this.overflowed ? 'close' : message.volatile ? this.policy.volatile : this.policy.reliable;
+    const policy = this.overflowed ? 'close' : this.policyFor(message.volatile);
     if (policy === 'drop-oldest') {
       const buffered = this.sink.bufferedAmount();
       while (this.queue.length > 0 && this.queuedBytes + buffered + message.bytes > this.limit) {
@@ -233,9 +235,15 @@ export class Outbox {
     this.drop(message, policy === 'drop-oldest' ? 'drop-newest' : policy);
     if (policy === 'close' && !this.overflowed) {
       this.overflowed = true;
-      this.options.onOverflow?.();
+      this.options.onOverflow?.(this.sink);
     }
     return false;
+  }
+
+  /** Read when a message meets the limit (rare), so no outbox holds a merged copy of the policy. */
+  private policyFor(volatile: boolean): OverflowPolicy {
+    const { policy } = this.options;
+    return volatile ? (policy?.volatile ?? DEFAULT_POLICY.volatile) : (policy?.reliable ?? DEFAULT_POLICY.reliable);
   }
 
   private drop(message: Queued, reason: DropReason): void {
@@ -260,6 +268,6 @@ export class Outbox {
         else this.setCongested(this.sink.bufferedAmount() >= this.window);
       });
     }
-    this.options.onCongestion?.(congested);
+    this.options.onCongestion?.(congested, this.sink);
   }
 }

@@ -20,7 +20,8 @@ interface SystemInternals {
  * index, stopping an actor touches only its own delayed events.
  *
  * Ids of events that fired are pruned when the same actor schedules again, so
- * an index entry stays as small as the actor's pending events. Returns how
+ * an index entry stays as small as the actor's pending events: one string
+ * while it has one, as a connection mostly does. Returns how
  * many ids the index holds for an actor, for tests.
  */
 export function indexDelayedEvents(system: AnyActorSystem): { tracked(source: AnyActorRef): number } {
@@ -28,29 +29,39 @@ export function indexDelayedEvents(system: AnyActorSystem): { tracked(source: An
   const { schedule, cancel } = scheduler;
   // Read at each use: the system swaps in a fresh table when it starts.
   const internals = system as unknown as SystemInternals;
-  const bySource = new Map<AnyActorRef, Set<string>>();
+  // An actor's pending ids: one string in the usual case (a connection has one timer pending), a Set beyond.
+  const bySource = new Map<AnyActorRef, string | Set<string>>();
+  const isPending = (source: AnyActorRef, id: string): boolean => `${source.sessionId}.${id}` in internals._snapshot._scheduledEvents;
 
   scheduler.schedule = (source, target, event, delay, id = Math.random().toString(36).slice(2)) => {
-    let ids = bySource.get(source);
-    if (ids === undefined) {
-      ids = new Set();
-      bySource.set(source, ids);
+    const ids = bySource.get(source);
+    if (ids === undefined || (typeof ids === 'string' && !isPending(source, ids))) {
+      bySource.set(source, id);
+    } else if (typeof ids === 'string') {
+      bySource.set(source, new Set([ids, id]));
     } else {
-      const pending = internals._snapshot._scheduledEvents;
-      for (const known of ids) if (!(`${source.sessionId}.${known}` in pending)) ids.delete(known);
+      for (const known of ids) if (!isPending(source, known)) ids.delete(known);
+      ids.add(id);
     }
-    ids.add(id);
     schedule(source, target, event, delay, id);
   };
   scheduler.cancel = (source, id) => {
-    bySource.get(source)?.delete(id);
+    const ids = bySource.get(source);
+    if (ids === id) bySource.delete(source);
+    else if (typeof ids === 'object') ids.delete(id);
     cancel(source, id);
   };
   scheduler.cancelAll = (source) => {
     const ids = bySource.get(source);
     if (ids === undefined) return;
     bySource.delete(source);
-    for (const id of ids) cancel(source, id);
+    if (typeof ids === 'string') cancel(source, ids);
+    else for (const id of ids) cancel(source, id);
   };
-  return { tracked: (source) => bySource.get(source)?.size ?? 0 };
+  return {
+    tracked: (source) => {
+      const ids = bySource.get(source);
+      return ids === undefined ? 0 : typeof ids === 'string' ? 1 : ids.size;
+    },
+  };
 }

@@ -15,7 +15,7 @@ import {
 import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
 import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
-import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from './outbox';
+import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
 import { wireProtocol } from './protocol-wiring';
 
 export type { Codec };
@@ -120,6 +120,7 @@ export type SocketBridgeFactory = (id: string, transport: unknown, report: (even
 /** What every bridge of one protocol shares. */
 interface Shared extends SocketBridgeOptions {
   debug: boolean;
+  outbox: OutboxOptions;
 }
 
 /**
@@ -133,13 +134,17 @@ interface Shared extends SocketBridgeOptions {
  * A plain object, not an actor: the connection machine's socket commands are
  * calls on it, and it reports with `report`. One per connection, so its
  * state lives in fields and its behaviour in shared methods rather than in
- * per-connection closures. It is also the outbox's sink.
+ * per-connection closures. It is also the outbox's sink, and what the
+ * registry of live connections holds.
  */
-class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
+class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveConnection {
   private ws: BridgedWebSocket | null = null;
   private protocol: AnyActorRef | null = null;
-  private readonly outbox: Outbox;
-  private readonly live: LiveConnection;
+  // LiveConnection: what the registry shows of it while it is open.
+  readonly outbox: Outbox;
+  messagesIn = 0;
+  bytesIn = 0;
+  readAfterClose = 0;
   /** Inbound messages are taken until statewire decides to close; later ones are counted undelivered. */
   private accepting = true;
   private batch: string[] | null = null;
@@ -153,17 +158,11 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
 
   constructor(
     private readonly shared: Shared,
-    private readonly id: string,
+    readonly id: string,
     private readonly transport: UpgradeTransport,
-    private readonly report: (event: ConnectionEvent) => void,
+    readonly report: (event: ConnectionEvent) => void,
   ) {
-    this.outbox = new Outbox(this, {
-      limit: shared.outboxLimit,
-      policy: shared.outboxPolicy,
-      onCongestion: (congested) => report({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
-      onOverflow: () => report({ type: 'outbox.overflow' }),
-    });
-    this.live = { id, messagesIn: 0, bytesIn: 0, readAfterClose: 0, outbox: this.outbox };
+    this.outbox = new Outbox(this, shared.outbox);
     this.deliverJson = shared.codec === 'json' ? createJsonInbound(shared.badFrameTolerance) : null;
     this.toProtocol = this.deliverJson === null ? null : this.jsonDelivery();
     transport.socket.on('close', this.onRawClose);
@@ -232,7 +231,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
       const ws = upgraded as BridgedWebSocket;
       ws.bridge = this;
       this.ws = ws;
-      this.shared.registry?.set(this.id, this.live);
+      this.shared.registry?.set(this.id, this);
       this.report({ type: 'socket.open' });
     });
   }
@@ -267,9 +266,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    const { live } = this;
     if (!this.accepting) {
-      live.readAfterClose++;
+      this.readAfterClose++;
       return;
     }
     if (isBinary) {
@@ -281,8 +279,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
       });
       return;
     }
-    live.messagesIn++;
-    live.bytesIn += data.length;
+    this.messagesIn++;
+    this.bytesIn += data.length;
     const text = data.toString();
     if (this.shared.debug) this.shared.logger.debug({ connection: this.id, text }, 'message received');
     if (this.batch === null) {
@@ -308,7 +306,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
     this.stopAccepting();
     this.outbox.close();
     this.shared.registry?.delete(this.id);
-    this.closed(code, reason.toString(), connectionCounters(this.live, this.outbox.stats));
+    this.closed(code, reason.toString(), connectionCounters(this, this.outbox.stats));
   }
 
   private closed(code: number, reason: string, counters: ConnectionCounters): void {
@@ -326,7 +324,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents {
       error: (frame) => this.outbox.push(frame),
       violation: (failure, remaining) => {
         this.accepting = false;
-        this.live.readAfterClose += remaining;
+        this.readAfterClose += remaining;
         this.report({ type: 'socket.failed', failure });
       },
     };
@@ -364,6 +362,16 @@ interface RawSocket {
  * still go through ws, in order on the same socket.
  */
 export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFactory {
-  const shared: Shared = { ...options, debug: options.logger.isLevelEnabled('debug') };
+  const shared: Shared = {
+    ...options,
+    debug: options.logger.isLevelEnabled('debug'),
+    // One options object for every outbox of the protocol; the callbacks find the connection through the sink.
+    outbox: {
+      limit: options.outboxLimit,
+      policy: options.outboxPolicy,
+      onCongestion: (congested, sink) => (sink as SocketBridge).report({ type: congested ? 'outbox.congested' : 'outbox.flowing' }),
+      onOverflow: (sink) => (sink as SocketBridge).report({ type: 'outbox.overflow' }),
+    },
+  };
   return (id, transport, report) => new SocketBridge(shared, id, transport as UpgradeTransport, report);
 }

@@ -233,6 +233,35 @@ describe('Outbox', () => {
     });
   });
 
+  describe('shared options', () => {
+    it('tells the callbacks of one options object which outbox congested or overflowed, by its sink', () => {
+      const one = fakeSink();
+      const two = fakeSink();
+      const heard: [string, unknown][] = [];
+      const turn = manualScheduler();
+      const options: OutboxOptions = {
+        limit: 4,
+        window: 2,
+        schedule: turn.schedule,
+        onCongestion: (congested, sink) => heard.push([congested ? 'congested' : 'flowing', sink]),
+        onOverflow: (sink) => heard.push(['overflow', sink]),
+      };
+      const first = new Outbox(one.sink, options);
+      const second = new Outbox(two.sink, options);
+      two.state.buffered = 2;
+      second.push('a');
+      turn.run();
+      first.push('xxxxx');
+      one.state.buffered = 5;
+      first.push('b');
+      expect(heard).toEqual([
+        ['congested', two.sink],
+        ['congested', one.sink],
+        ['overflow', one.sink],
+      ]);
+    });
+  });
+
   describe('what an idle outbox holds', () => {
     it('watches the socket for drain only once it has congested', () => {
       const { outbox, turn, state, drains } = setup({ limit: 1000, window: 10 });
