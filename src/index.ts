@@ -17,6 +17,8 @@ export type {
   ProtocolEmitted,
   ProtocolInput,
   ShutdownSummary,
+  SocketCommand,
+  SocketPort,
 } from './protocol/events';
 export { Outbox } from './actors/outbox';
 export type { LiveConnection } from './actors/socket.bridge';
