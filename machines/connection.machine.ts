@@ -1,7 +1,7 @@
 import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
-import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketCommand, SocketPort } from '../src/protocol/events';
+import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketPort } from '../src/protocol/events';
 
 /** What the supervisor hands a new connection actor. */
 export interface ConnectionInput {
@@ -63,11 +63,6 @@ function socketOf(input: ConnectionInput): SocketPort {
   return input.socket;
 }
 
-/** Tells the socket bridge; commands are plain calls, carried out during the transition. */
-function command(socket: SocketPort, command: SocketCommand): void {
-  socket.send(command);
-}
-
 const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseTimeout, CloseCode.DrainTimeout]);
 
 /**
@@ -118,10 +113,10 @@ export const connectionMachine = setup({
       });
       // Handed to the bridge during the transition: the spawned actor starts only once the transition is over,
       // so the bridge listens before the protocol's first entry actions emit anything (a greeting, say).
-      enqueue(({ context: next }) => command(next.socket, { type: 'socket.protocol', protocol: next.protocol, restarted: false }));
+      enqueue(({ context: next }) => next.socket.send({ type: 'socket.protocol', protocol: next.protocol, restarted: false }));
     }),
-    upgrade: ({ context }) => command(context.socket, { type: 'socket.upgrade' }),
-    refuse: ({ context }) => command(context.socket, { type: 'socket.refuse', status: context.code! - 4000, message: context.reason }),
+    upgrade: ({ context }) => context.socket.send({ type: 'socket.upgrade' }),
+    refuse: ({ context }) => context.socket.send({ type: 'socket.refuse', status: context.code! - 4000, message: context.reason }),
     decideRejection: assign(({ event }) => {
       const error = (event as unknown as { error: AuthRejection | undefined }).error;
       const status = error?.status === 403 ? 403 : 401;
@@ -134,15 +129,15 @@ export const connectionMachine = setup({
         restarts: context.restarts + 1,
         protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
       });
-      enqueue(({ context: next }) => command(next.socket, { type: 'socket.protocol', protocol: next.protocol, restarted: true }));
+      enqueue(({ context: next }) => next.socket.send({ type: 'socket.protocol', protocol: next.protocol, restarted: true }));
       enqueue.raise({ type: 'protocol.restartExpired' }, { delay: 'restartWindow' });
     }),
     forgetProtocol: assign({ protocol: null }),
     forgetRestart: assign(({ context }) => ({ restarts: context.restarts - 1 })),
-    sendPing: ({ context }) => command(context.socket, { type: 'socket.ping' }),
+    sendPing: ({ context }) => context.socket.send({ type: 'socket.ping' }),
     // Every way into `closing` decides the code first.
-    sendClose: ({ context }) => command(context.socket, { type: 'socket.close', code: context.code!, reason: context.reason }),
-    terminateSocket: ({ context }) => command(context.socket, { type: 'socket.terminate' }),
+    sendClose: ({ context }) => context.socket.send({ type: 'socket.close', code: context.code!, reason: context.reason }),
+    terminateSocket: ({ context }) => context.socket.send({ type: 'socket.terminate' }),
     decideShutdown: assign({ code: CloseCode.GoingAway, reason: 'server shutting down' }),
     decideProtocolClose: assign(({ event }) => {
       assertEvent(event, 'protocol.close');

@@ -150,8 +150,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   private batch: string[] | null = null;
   private closedSent = false;
   private unwire: (() => void) | null = null;
-  private readonly deliverJson: ((messages: readonly string[], to: JsonDelivery) => void) | null;
-  private readonly toProtocol: JsonDelivery | null;
+  /** json: decodes a batch and hands the protocol one event per message; null for text. */
+  private readonly deliverJson: ((messages: readonly string[]) => void) | null;
   private readonly deliverBatch = (): void => this.deliver();
   // Before the upgrade completes, the raw socket's end is the connection's end.
   private readonly onRawClose = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
@@ -163,8 +163,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     readonly report: (event: ConnectionEvent) => void,
   ) {
     this.outbox = new Outbox(this, shared.outbox);
-    this.deliverJson = shared.codec === 'json' ? createJsonInbound(shared.badFrameTolerance) : null;
-    this.toProtocol = this.deliverJson === null ? null : this.jsonDelivery();
+    this.deliverJson = shared.codec === 'json' ? this.jsonInbound() : null;
     transport.socket.on('close', this.onRawClose);
   }
 
@@ -257,7 +256,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     if (batch === null || protocol === null) return;
     this.batch = null;
     if (this.deliverJson === null) protocol.send({ type: 'socket.messages', messages: batch });
-    else this.deliverJson(batch, this.toProtocol!);
+    else this.deliverJson(batch);
   }
 
   private stopAccepting(): void {
@@ -315,9 +314,10 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     this.report({ type: 'socket.closed', code, reason, counters });
   }
 
-  /** Where decoded json messages go. */
-  private jsonDelivery(): JsonDelivery {
-    return {
+  /** json decoding, with where decoded messages go. */
+  private jsonInbound(): (messages: readonly string[]) => void {
+    const inbound = createJsonInbound(this.shared.badFrameTolerance);
+    const to: JsonDelivery = {
       accepting: () => this.accepting,
       // `protocol` is read each time: a crash restarts it mid-batch.
       event: (event) => this.protocol!.send(event),
@@ -328,6 +328,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
         this.report({ type: 'socket.failed', failure });
       },
     };
+    return (messages) => inbound(messages, to);
   }
 
   // ---- OutboxSink: text frames batched into one buffer and one socket write
