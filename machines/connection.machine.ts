@@ -1,7 +1,7 @@
-import { assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, setup } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, setup, stateIn } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
-import type { CloseRecord, ConnectionEvent, ProtocolActorInput, SocketPort } from '../src/protocol/events';
+import type { CloseRecord, ConnectionEvent, ConnectionOutput, Hibernation, ProtocolActorInput, SocketPort } from '../src/protocol/events';
 
 /** What the supervisor hands a new connection actor. */
 export interface ConnectionInput {
@@ -21,6 +21,12 @@ export interface ConnectionInput {
   maxRestarts?: number;
   /** Handed to the protocol: topics it may hold. Default 100. */
   maxTopics?: number;
+  /**
+   * A hibernated connection waking up: what its last actor output. The
+   * connection goes straight to `open`, its protocol resumed from its
+   * persisted snapshot, with its identity.
+   */
+  resume?: Hibernation;
 }
 
 /** How `authenticate` refuses an upgrade: with an HTTP status (401 by default, or 403). */
@@ -38,6 +44,10 @@ export interface ConnectionContext {
   identity: unknown;
   /** The protocol actor, once the upgrade is under way. */
   protocol: AnyActorRef | null;
+  /** A woken connection's protocol snapshot, until the protocol is started from it. */
+  restore: unknown;
+  /** Whether this actor woke from hibernation rather than opening the socket. */
+  resumed: boolean;
   /** Protocol restarts within the current `restartWindow`. */
   restarts: number;
   maxRestarts: number;
@@ -55,7 +65,9 @@ function notProvided<TEvent extends { type: string }, TInput>(name: string) {
 }
 
 function protocolInput(context: ConnectionContext): ProtocolActorInput {
-  return { connectionId: context.id, identity: context.identity, maxTopics: context.maxTopics };
+  const input: ProtocolActorInput = { connectionId: context.id, identity: context.identity, maxTopics: context.maxTopics };
+  if (context.restore !== null) input.restore = context.restore;
+  return input;
 }
 
 function socketOf(input: ConnectionInput): SocketPort {
@@ -86,7 +98,7 @@ export const connectionMachine = setup({
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent | { type: 'protocol.restartExpired' },
     input: {} as ConnectionInput,
-    output: {} as CloseRecord,
+    output: {} as ConnectionOutput,
   },
   actors: {
     protocol: notProvided<{ type: string }, ProtocolActorInput>('protocol') as AnyActorLogic,
@@ -104,12 +116,21 @@ export const connectionMachine = setup({
     hasRestartBudget: ({ context }) => context.restarts < context.maxRestarts,
     // Provided per protocol: true when the protocol starts with the first inbound message (`socket.data`), not as the connection opens.
     startsLazily: () => false,
+    isResuming: ({ context }) => context.resumed,
+    hasProtocolToRestore: ({ context }) => context.restore !== null,
+    isQuiet: ({ event }) => event.type === 'socket.pong' && event.quiet === true,
+    hasNoRestartPending: ({ context }) => context.restarts === 0,
+    // Provided by the server: whether quiet connections hibernate (default true there) and whether the
+    // protocol can be persisted (no delayed events of its own pending). Here: never, and only a protocol not started.
+    hibernates: () => false,
+    protocolCanHibernate: ({ context }) => context.protocol === null,
   },
   actions: {
     recordIdentity: assign(({ event }) => ({ identity: (event as unknown as { output: unknown }).output })),
     startProtocol: enqueueActions(({ enqueue, context }) => {
       enqueue.assign({
         protocol: ({ spawn }) => spawn('protocol', { id: 'protocol', input: protocolInput(context) }),
+        restore: null,
       });
       // Handed to the bridge during the transition: the spawned actor starts only once the transition is over,
       // so the bridge listens before the protocol's first entry actions emit anything (a greeting, say).
@@ -150,6 +171,8 @@ export const connectionMachine = setup({
     decideProtocolFailure: assign({ code: CloseCode.InternalError, reason: 'protocol failed beyond its restart budget', protocol: null }),
     decideSlowConsumer: assign({ code: CloseCode.SlowConsumer, reason: 'slow consumer: outbox limit reached' }),
     decideHeartbeatTimeout: assign({ code: CloseCode.HeartbeatTimeout, reason: 'no pong within pongTimeout' }),
+    // The protocol's snapshot is read as the connection hibernates; XState stops the protocol actor right after.
+    recordHibernation: assign(({ context }) => ({ restore: context.protocol?.getPersistedSnapshot() ?? null })),
     decideCloseTimeout: assign({ code: CloseCode.CloseTimeout, reason: 'no close frame within closeTimeout' }),
     decideDrainTimeout: assign({ code: CloseCode.DrainTimeout, reason: 'drain deadline passed' }),
     recordClose: assign(({ context, event }) => {
@@ -175,8 +198,10 @@ export const connectionMachine = setup({
     socket: socketOf(input),
     transport: input.transport,
     authenticate: input.authenticate ?? false,
-    identity: null,
+    identity: input.resume?.identity ?? null,
     protocol: null,
+    restore: input.resume?.protocol ?? null,
+    resumed: input.resume !== undefined,
     restarts: 0,
     maxRestarts: input.maxRestarts ?? 5,
     maxTopics: input.maxTopics ?? 100,
@@ -196,7 +221,12 @@ export const connectionMachine = setup({
       initial: 'admitting',
       states: {
         admitting: {
-          always: [{ guard: 'skipsAuthentication', target: 'upgrading' }, { target: 'authenticating' }],
+          always: [
+            // A connection waking from hibernation: its socket is open already.
+            { guard: 'isResuming', target: '#connection.open' },
+            { guard: 'skipsAuthentication', target: 'upgrading' },
+            { target: 'authenticating' },
+          ],
         },
         authenticating: {
           invoke: {
@@ -235,7 +265,16 @@ export const connectionMachine = setup({
             },
             awaitingPong: {
               entry: 'sendPing',
-              on: { 'socket.pong': 'idle' },
+              on: {
+                'socket.pong': [
+                  // Quiet for a whole heartbeat period, nothing queued, no restart pending: the actor ends and the socket stays.
+                  {
+                    guard: and(['hibernates', 'isQuiet', stateIn('#connection.open.flow.flowing'), 'hasNoRestartPending', 'protocolCanHibernate']),
+                    target: '#connection.hibernated',
+                  },
+                  { target: 'idle' },
+                ],
+              },
               after: {
                 pongTimeout: { target: '#connection.terminating', actions: 'decideHeartbeatTimeout' },
               },
@@ -254,7 +293,10 @@ export const connectionMachine = setup({
           states: {
             // The protocol starts as the connection opens; a lazy one waits here for the first inbound message.
             dormant: {
-              always: { guard: not('startsLazily'), target: 'running', actions: 'startProtocol' },
+              always: [
+                { guard: 'hasProtocolToRestore', target: 'running', actions: 'startProtocol' },
+                { guard: not('startsLazily'), target: 'running', actions: 'startProtocol' },
+              ],
               on: { 'socket.data': { target: 'running', actions: 'startProtocol' } },
             },
             running: {
@@ -275,6 +317,7 @@ export const connectionMachine = setup({
         'protocol.close': { target: 'closing', actions: 'decideProtocolClose' },
         'socket.failed': { target: 'closing', actions: 'decideFailure' },
         'outbox.overflow': { target: 'closing', actions: 'decideSlowConsumer' },
+        'socket.unresponsive': { target: 'terminating', actions: 'decideHeartbeatTimeout' },
       },
     },
     closing: {
@@ -295,6 +338,12 @@ export const connectionMachine = setup({
     closed: {
       type: 'final',
     },
+    // Quiet: the actor ends, the socket bridge keeps the socket, and the next event for it starts a fresh actor from here.
+    hibernated: {
+      type: 'final',
+      entry: 'recordHibernation',
+    },
   },
-  output: ({ context }) => context.record!,
+  output: ({ context }): ConnectionOutput =>
+    context.record ?? { id: context.id, hibernated: true, protocol: context.restore, identity: context.identity },
 });

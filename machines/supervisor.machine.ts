@@ -1,7 +1,7 @@
 import { assertEvent, assign, fromCallback, sendTo, setup } from 'xstate';
 import type { AnyActorRef, DoneActorEvent, ErrorActorEvent } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
-import { emptyCounters } from '../src/protocol/events';
+import { emptyCounters, isHibernation } from '../src/protocol/events';
 import type {
   CloseRecord,
   ConnectionsCommand,
@@ -73,7 +73,11 @@ export const supervisorMachine = setup({
     terminateTimeout: 1_000,
   },
   guards: {
-    isConnectionEnd: ({ event }) => (event as unknown as ConnectionEnd).actorId.startsWith(CONNECTION_ID_PREFIX),
+    // A connection that hibernates completes too, but it has not ended: its socket is still open.
+    isConnectionEnd: ({ event }) => {
+      const end = event as unknown as ConnectionEnd;
+      return end.actorId.startsWith(CONNECTION_ID_PREFIX) && !('output' in end && isHibernation(end.output));
+    },
     hasNoActiveConnections: ({ context }) => context.active === 0,
   },
   actions: {

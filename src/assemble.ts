@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { connectionMachine } from '../machines/connection.machine';
 import type { ConnectionKind } from './actors/connections.actor';
 import type { Admission, UpgradeTransport } from './actors/listener.actor';
+import { canPersist, resumable } from './actors/hibernation';
 import { BridgedWebSocket, createSocketBridge, type LiveConnection } from './actors/socket.bridge';
 import type { Broker } from './broker/broker';
 import type { ResolvedOptions } from './options';
@@ -72,15 +73,21 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
       registry: parts.registry,
       broker: parts.broker,
       badFrameTolerance: o.badFrameTolerance,
+      heartbeatInterval: o.heartbeatInterval,
+      pongTimeout: o.pongTimeout,
     });
     const logic = connectionMachine.provide({
       actors: {
-        protocol: protocol.machine,
+        protocol: resumable(protocol.machine),
         ...(authenticate === undefined
           ? {}
           : { authenticate: fromPromise<unknown, { transport: unknown }>(async ({ input }) => authenticate((input.transport as UpgradeTransport).request!)) }),
       },
-      guards: { startsLazily: () => protocol.start === 'message' },
+      guards: {
+        startsLazily: () => protocol.start === 'message',
+        hibernates: () => o.hibernate,
+        protocolCanHibernate: ({ context }) => canPersist(context.protocol),
+      },
       delays: {
         heartbeatInterval: o.heartbeatInterval,
         pongTimeout: o.pongTimeout,

@@ -17,6 +17,7 @@ Options:
   --max-payload BYTES        largest message; bigger closes with 1009 (default ${DEFAULTS.maxPayload})
   --heartbeat-interval MS    ping every MS (default ${DEFAULTS.heartbeatInterval})
   --pong-timeout MS          terminate a peer silent for MS after a ping (default ${DEFAULTS.pongTimeout})
+  --no-hibernate             keep every idle connection's actor running (default: quiet connections hibernate)
   --close-timeout MS         terminate a peer that does not answer the close frame (default ${DEFAULTS.closeTimeout})
   --drain-timeout MS         graceful shutdown deadline (default ${DEFAULTS.drainTimeout})
   --max-topics N             topics one connection may hold (default ${DEFAULTS.maxTopics})
@@ -81,6 +82,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
         inspector: { type: 'boolean' },
         'inspector-token': { type: 'string' },
         'no-metrics': { type: 'boolean' },
+        'no-hibernate': { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -109,6 +111,7 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
   if (values.inspector) options.inspector = true;
   if (values['inspector-token'] !== undefined) options.inspectorToken = values['inspector-token'];
   if (values['no-metrics']) options.metrics = false;
+  if (values['no-hibernate']) options.hibernate = false;
   try {
     const { shutdownReport: _file, ...serverOptions } = options;
     resolveOptions(serverOptions);

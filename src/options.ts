@@ -51,6 +51,13 @@ export interface ServerOptions {
   heartbeatInterval?: number;
   /** Milliseconds a peer has to answer a ping before it is terminated. Default 10000. */
   pongTimeout?: number;
+  /**
+   * Whether a connection quiet for a whole heartbeat period (nothing read or
+   * written between two pongs, nothing queued) hibernates: its actor ends, its
+   * socket bridge keeps the socket and the heartbeat, and the next event for
+   * it starts a fresh actor where the last one stopped. Default `true`.
+   */
+  hibernate?: boolean;
   /** Milliseconds a peer has to answer the close frame before it is terminated. Default 5000. */
   closeTimeout?: number;
   /** Milliseconds a graceful shutdown waits for connections to close before terminating them. Default 10000. */
@@ -92,6 +99,7 @@ export const DEFAULTS: Required<Omit<ServerOptions, Unset>> = {
   maxPayload: 1024 * 1024,
   heartbeatInterval: 25_000,
   pongTimeout: 10_000,
+  hibernate: true,
   closeTimeout: 5_000,
   drainTimeout: 10_000,
   outboxLimit: 1024 * 1024,
@@ -161,6 +169,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   }
   if (typeof o.inspector !== 'boolean') bad('inspector must be a boolean');
   if (typeof o.metrics !== 'boolean') bad('metrics must be a boolean');
+  if (typeof o.hibernate !== 'boolean') bad('hibernate must be a boolean');
   if (o.inspectorToken !== undefined) {
     if (typeof o.inspectorToken !== 'string' || o.inspectorToken === '') bad('inspectorToken must be a non-empty string');
     if (!o.inspector) bad('inspectorToken needs the inspector turned on');

@@ -1,8 +1,16 @@
 import { createActor, fromCallback } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../protocol/close-codes';
-import { emptyCounters, type CloseRecord, type ConnectionEvent, type ConnectionsCommand } from '../protocol/events';
-import type { SocketBridgeFactory } from './socket.bridge';
+import {
+  emptyCounters,
+  isHibernation,
+  type CloseRecord,
+  type ConnectionEvent,
+  type ConnectionOutput,
+  type ConnectionsCommand,
+  type Hibernation,
+} from '../protocol/events';
+import type { ConnectionSocket, SocketBridgeFactory } from './socket.bridge';
 
 /** How the pool starts the connections of one protocol. */
 export interface ConnectionKind {
@@ -25,6 +33,16 @@ export interface ConnectionPoolHooks {
   onEnded?: (record: CloseRecord) => void;
 }
 
+/** One connection as the pool holds it: its actor while awake, what it needs to wake while it hibernates. */
+interface Held {
+  id: string;
+  kind: ConnectionKind;
+  transport: unknown;
+  socket: ConnectionSocket | undefined;
+  actor: AnyActorRef | null;
+  resume: Hibernation | null;
+}
+
 /**
  * Starts and holds the connection actors the supervisor decides to accept.
  * Each is created with the supervisor as its parent, so the supervisor
@@ -32,6 +50,13 @@ export interface ConnectionPoolHooks {
  * it in the supervisor's system. The pool, not the supervisor's snapshot,
  * holds the references: XState copies a snapshot's `children` on every spawn
  * and stop, which made accepting a connection O(open connections).
+ *
+ * A connection actor that hibernates (its output is a `Hibernation`) has
+ * ended, but its connection has not: the pool keeps its socket bridge and
+ * its resume data, and the first event the bridge reports for it (a message,
+ * the close, a failure, an unanswered heartbeat) or the server sends it
+ * (shutdown) starts a fresh actor with `input.resume`, which goes straight
+ * to `open`, and hands it that event.
  */
 export function createConnectionPool(
   /** How to start the connections of each protocol, by name; or one kind for every protocol. */
@@ -41,9 +66,41 @@ export function createConnectionPool(
   hooks: ConnectionPoolHooks = {},
 ) {
   return fromCallback<ConnectionsCommand, ConnectionPoolInput>(({ input, receive }) => {
-    const live = new Map<string, AnyActorRef>();
+    const held = new Map<string, Held>();
+    const send = (connection: Held, event: ConnectionEvent): void => {
+      if (connection.actor === null) wake(connection);
+      connection.actor!.send(event);
+    };
     const broadcast = (type: 'server.shutdown' | 'server.terminate'): void => {
-      for (const actor of [...live.values()]) actor.send({ type });
+      for (const connection of [...held.values()]) send(connection, { type });
+    };
+    const release = (connection: Held, record: CloseRecord): void => {
+      held.delete(connection.id);
+      connection.socket?.dispose();
+      hooks.onEnded?.(record);
+    };
+    const start = (connection: Held, resume: Hibernation | undefined): void => {
+      const { id, kind, transport, socket } = connection;
+      // The systemId makes the connection findable by id: `system.get('conn-1')`.
+      const actor = createActor(kind.logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, socket, ...common, resume } });
+      connection.actor = actor;
+      actor.subscribe({
+        complete: () => {
+          const output = actor.getSnapshot().output as ConnectionOutput;
+          if (!isHibernation(output)) return release(connection, output);
+          connection.actor = null;
+          connection.resume = output;
+          socket?.hibernate();
+        },
+        error: (error) => release(connection, { id, code: CloseCode.InternalError, reason: String(error), clean: false, ...emptyCounters() }),
+      });
+      actor.start();
+    };
+    const wake = (connection: Held): void => {
+      const resume = connection.resume!;
+      connection.resume = null;
+      connection.socket?.wake();
+      start(connection, resume);
     };
 
     receive((command) => {
@@ -52,22 +109,11 @@ export function createConnectionPool(
           const { id, transport, protocol } = command;
           const kind = connections instanceof Map ? connections.get(protocol) : (connections as ConnectionKind);
           if (kind === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
-          // The bridge reports to the actor, which exists before the bridge is first asked to do anything.
-          let actor: AnyActorRef | null = null;
-          const socket = kind.socket?.(id, transport, (event: ConnectionEvent) => actor!.send(event));
-          // The systemId makes the connection findable by id: `system.get('conn-1')`.
-          actor = createActor(kind.logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, socket, ...common } });
-          live.set(id, actor);
-          const release = (record: CloseRecord): void => {
-            live.delete(id);
-            socket?.dispose();
-            hooks.onEnded?.(record);
-          };
-          actor.subscribe({
-            complete: () => release(actor.getSnapshot().output as CloseRecord),
-            error: (error) => release({ id, code: CloseCode.InternalError, reason: String(error), clean: false, ...emptyCounters() }),
-          });
-          actor.start();
+          const connection: Held = { id, kind, transport, socket: undefined, actor: null, resume: null };
+          // The bridge reports to the actor (waking it if it hibernates), which exists before the bridge is first asked to do anything.
+          connection.socket = kind.socket?.(id, transport, (event: ConnectionEvent) => send(connection, event));
+          held.set(id, connection);
+          start(connection, undefined);
           hooks.onStarted?.(id);
           break;
         }

@@ -16,15 +16,25 @@ export interface WiringContext {
 
 const VOLATILE = { volatile: true } as const;
 
+/** A connection's topic subscriptions on the broker, by topic. */
+export type Topics = Map<string, Subscription>;
+
+/**
+ * Undoes a wiring. Without `keepTopics` it also leaves every topic the
+ * protocol joined; with it (a connection hibernating) the subscriptions stay
+ * and are returned, to be handed to the wiring of the protocol resumed later.
+ */
+export type Unwire = (keepTopics?: boolean) => Topics | null;
+
 /**
  * Wires what a protocol actor emits to the world: `send` and `reply` into the
  * outbox, `subscribe`/`unsubscribe`/`publish` to the broker (topic messages
  * reach the client through the same outbox), `close` to the connection.
- * Returns the unwiring, which also leaves every topic the protocol joined.
+ * `joined`: the subscriptions a resumed protocol's earlier self held.
  */
-export function wireProtocol(protocol: AnyActorRef, context: WiringContext): () => void {
+export function wireProtocol(protocol: AnyActorRef, context: WiringContext, joined: Topics | null = null): Unwire {
   const { connectionId, outbox, broker } = context;
-  let topics: Map<string, Subscription> | null = null;
+  let topics: Topics | null = joined;
   // One wildcard listener, not one per emitted type: it is held by every open connection.
   const listener = protocol.on('*', (event: ProtocolEmitted) => {
     switch (event.type) {
@@ -71,9 +81,12 @@ export function wireProtocol(protocol: AnyActorRef, context: WiringContext): () 
         break;
     }
   });
-  return () => {
+  return (keepTopics = false) => {
     listener.unsubscribe();
-    if (topics !== null) for (const subscription of topics.values()) subscription.unsubscribe();
+    const kept = topics;
     topics = null;
+    if (kept === null || keepTopics) return kept;
+    for (const subscription of kept.values()) subscription.unsubscribe();
+    return null;
   };
 }

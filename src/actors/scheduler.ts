@@ -24,7 +24,26 @@ interface SystemInternals {
  * while it has one, as a connection mostly does. Returns how
  * many ids the index holds for an actor, for tests.
  */
-export function indexDelayedEvents(system: AnyActorSystem): { tracked(source: AnyActorRef): number } {
+export interface DelayedEventIndex {
+  /** Ids the index holds for an actor, pending or fired and not yet pruned (for tests). */
+  tracked(source: AnyActorRef): number;
+  /** The actor's delayed events still pending. */
+  pending(source: AnyActorRef): number;
+}
+
+const indexes = new WeakMap<AnyActorSystem, DelayedEventIndex>();
+
+/** How many delayed events an actor has pending: through its system's index, else by walking the system's table. */
+export function pendingDelayedEvents(actor: AnyActorRef): number {
+  const index = indexes.get(actor.system);
+  if (index !== undefined) return index.pending(actor);
+  const prefix = `${actor.sessionId}.`;
+  let pending = 0;
+  for (const key in (actor.system as unknown as SystemInternals)._snapshot._scheduledEvents) if (key.startsWith(prefix)) pending++;
+  return pending;
+}
+
+export function indexDelayedEvents(system: AnyActorSystem): DelayedEventIndex {
   const scheduler: Scheduler = system.scheduler;
   const { schedule, cancel } = scheduler;
   // Read at each use: the system swaps in a fresh table when it starts.
@@ -58,10 +77,20 @@ export function indexDelayedEvents(system: AnyActorSystem): { tracked(source: An
     if (typeof ids === 'string') cancel(source, ids);
     else for (const id of ids) cancel(source, id);
   };
-  return {
+  const index: DelayedEventIndex = {
     tracked: (source) => {
       const ids = bySource.get(source);
       return ids === undefined ? 0 : typeof ids === 'string' ? 1 : ids.size;
     },
+    pending: (source) => {
+      const ids = bySource.get(source);
+      if (ids === undefined) return 0;
+      if (typeof ids === 'string') return isPending(source, ids) ? 1 : 0;
+      let pending = 0;
+      for (const id of ids) if (isPending(source, id)) pending++;
+      return pending;
+    },
   };
+  indexes.set(system, index);
+  return index;
 }

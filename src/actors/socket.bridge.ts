@@ -16,7 +16,7 @@ import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './
 import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
-import { wireProtocol } from './protocol-wiring';
+import { wireProtocol, type Topics, type Unwire } from './protocol-wiring';
 
 export type { Codec };
 
@@ -37,6 +37,9 @@ export interface SocketBridgeOptions {
   broker: Broker;
   /** json: bad frames tolerated in a row before closing with 1008. */
   badFrameTolerance: number;
+  /** A hibernated connection's heartbeat, kept by its bridge: ping every `heartbeatInterval`, wake it unresponsive after `pongTimeout`. */
+  heartbeatInterval?: number;
+  pongTimeout?: number;
 }
 
 /** A connection's live counters, readable while it is open (metrics, inspection). */
@@ -49,6 +52,8 @@ export interface LiveConnection {
   readAfterClose: number;
   /** Its outbox: `outbox.stats` counts what was enqueued, written and dropped; `outbox.queued` is its backlog in bytes. */
   outbox: Outbox;
+  /** True while the connection hibernates: no actor, the bridge keeps the socket and its heartbeat. */
+  readonly hibernated: boolean;
 }
 
 /** ws's receiver errors (lib/receiver.js), by their `code`, mapped to statewire's. */
@@ -112,6 +117,14 @@ export class BridgedWebSocket extends WebSocket {
 export interface ConnectionSocket extends SocketPort {
   /** The connection actor has ended: let go of the protocol and the socket (terminated if still open). */
   dispose(): void;
+  /**
+   * The connection actor has hibernated: the bridge lets go of the protocol
+   * actor (keeping its topic subscriptions) and keeps the heartbeat itself
+   * until the connection wakes. Whatever it reports meanwhile wakes it.
+   */
+  hibernate(): void;
+  /** A fresh connection actor takes over the socket: the bridge's own heartbeat stops. */
+  wake(): void;
 }
 
 /** Makes the bridge of one connection; `report` sends an event to the connection actor. */
@@ -121,6 +134,13 @@ export type SocketBridgeFactory = (id: string, transport: unknown, report: (even
 interface Shared extends SocketBridgeOptions {
   debug: boolean;
   outbox: OutboxOptions;
+  heartbeatInterval: number;
+  pongTimeout: number;
+}
+
+/** A hibernated connection's heartbeat tick: ping, or, if the last ping went unanswered, wake it unresponsive. */
+function sleepingHeartbeat(bridge: SocketBridge): void {
+  bridge.heartbeat();
 }
 
 /**
@@ -149,7 +169,13 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   private accepting = true;
   private batch: string[] | null = null;
   private closedSent = false;
-  private unwire: (() => void) | null = null;
+  private unwire: Unwire | null = null;
+  /** Anything read or written since the last pong: a connection quiet for a whole heartbeat period may hibernate. */
+  private active = false;
+  /** While hibernating: the heartbeat's timer, the topics the protocol had joined, and whether a ping is unanswered. */
+  private sleep: NodeJS.Timeout | null = null;
+  private topics: Topics | null = null;
+  private awaitingPong = false;
   /** json: decodes a batch and hands the protocol one event per message; null for text. */
   private readonly deliverJson: ((messages: readonly string[]) => void) | null;
   private readonly deliverBatch = (): void => this.deliver();
@@ -202,8 +228,39 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     return undefined;
   }
 
+  get hibernated(): boolean {
+    return this.sleep !== null;
+  }
+
+  hibernate(): void {
+    this.topics = this.unwire?.(true) ?? null;
+    this.unwire = null;
+    this.protocol = null;
+    this.awaitingPong = false;
+    // It hibernates as a pong arrives: the next ping is due a whole interval later, as it would have been.
+    this.sleep = setTimeout(sleepingHeartbeat, this.shared.heartbeatInterval, this);
+  }
+
+  wake(): void {
+    if (this.sleep !== null) clearTimeout(this.sleep);
+    this.sleep = null;
+  }
+
+  /** The hibernated connection's heartbeat (see `sleepingHeartbeat`). */
+  heartbeat(): void {
+    if (this.awaitingPong || this.ws?.readyState !== WebSocket.OPEN) {
+      this.report({ type: 'socket.unresponsive' });
+      return;
+    }
+    this.ws.ping();
+    this.awaitingPong = true;
+    this.sleep = setTimeout(sleepingHeartbeat, this.shared.pongTimeout, this);
+  }
+
   dispose(): void {
+    this.wake();
     this.unwire?.();
+    this.leaveTopics();
     this.transport.socket.off('close', this.onRawClose);
     // Its socket's later events go nowhere (an error included: unheard, it would crash the process).
     if (this.ws !== null) this.ws.bridge = null;
@@ -212,6 +269,12 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       this.shared.registry?.delete(this.id);
       this.terminate();
     }
+  }
+
+  /** The subscriptions kept while hibernating, if the connection ends asleep. */
+  private leaveTopics(): void {
+    if (this.topics !== null) for (const subscription of this.topics.values()) subscription.unsubscribe();
+    this.topics = null;
   }
 
   private terminate(): void {
@@ -238,12 +301,19 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   private wire(protocol: AnyActorRef, restarted: boolean): void {
     this.unwire?.();
     this.protocol = protocol;
-    this.unwire = wireProtocol(protocol, {
-      connectionId: this.id,
-      outbox: this.outbox,
-      broker: this.shared.broker,
-      requestClose: (code, reason) => this.report({ type: 'protocol.close', code, reason }),
-    });
+    // A protocol resumed after hibernation takes over the topics its earlier self joined.
+    const joined = this.topics;
+    this.topics = null;
+    this.unwire = wireProtocol(
+      protocol,
+      {
+        connectionId: this.id,
+        outbox: this.outbox,
+        broker: this.shared.broker,
+        requestClose: (code, reason) => this.report({ type: 'protocol.close', code, reason }),
+      },
+      joined,
+    );
     if (restarted) this.outbox.push(errorFrame('protocol_crash', `the ${this.shared.protocolName} protocol failed and was restarted`));
     else if (this.batch !== null) queueMicrotask(this.deliverBatch);
   }
@@ -265,6 +335,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   }
 
   onMessage(data: Buffer, isBinary: boolean): void {
+    this.active = true;
     if (!this.accepting) {
       this.readAfterClose++;
       return;
@@ -293,7 +364,16 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   }
 
   onPong(): void {
-    this.report({ type: 'socket.pong' });
+    if (this.sleep !== null) {
+      // Hibernating: the bridge keeps the heartbeat, and a pong is no reason to wake.
+      this.awaitingPong = false;
+      clearTimeout(this.sleep);
+      this.sleep = setTimeout(sleepingHeartbeat, this.shared.heartbeatInterval, this);
+      return;
+    }
+    const quiet = !this.active && this.outbox.queued === 0;
+    this.active = false;
+    this.report({ type: 'socket.pong', quiet });
   }
 
   onError(error: Error): void {
@@ -342,6 +422,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   }
 
   write(messages: readonly string[]): void {
+    this.active = true;
     (this.transport.socket as unknown as RawSocket).write(encodeTextFrames(messages));
   }
 
@@ -365,6 +446,8 @@ interface RawSocket {
 export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFactory {
   const shared: Shared = {
     ...options,
+    heartbeatInterval: options.heartbeatInterval ?? 25_000,
+    pongTimeout: options.pongTimeout ?? 10_000,
     debug: options.logger.isLevelEnabled('debug'),
     // One options object for every outbox of the protocol; the callbacks find the connection through the sink.
     outbox: {

@@ -39,6 +39,29 @@ export interface CloseRecord extends ConnectionCounters {
   clean: boolean;
 }
 
+/**
+ * What a connection actor outputs when it hibernates instead of closing: it
+ * has been quiet for a whole heartbeat period, so the actor ends and its
+ * socket bridge keeps the socket. The next event for the connection starts a
+ * fresh actor with this as `input.resume`.
+ */
+export interface Hibernation {
+  id: string;
+  hibernated: true;
+  /** The protocol's persisted snapshot (`getPersistedSnapshot()`), or null if it had not started. */
+  protocol: unknown;
+  /** What `authenticate` returned, handed to the protocol again when the connection wakes. */
+  identity: unknown;
+}
+
+/** What a connection actor outputs: its close record, or its hibernation. */
+export type ConnectionOutput = CloseRecord | Hibernation;
+
+/** Whether a connection actor's output is a hibernation rather than a close record. */
+export function isHibernation(output: unknown): output is Hibernation {
+  return (output as Hibernation | undefined)?.hibernated === true;
+}
+
 /** A failure reported by the socket bridge: ws's own receiver errors and codec rejections. */
 export interface SocketFailure {
   code: string;
@@ -49,7 +72,10 @@ export interface SocketFailure {
 /** Events the socket bridge sends to its connection actor. */
 export type SocketEvent =
   | { type: 'socket.open' }
-  | { type: 'socket.pong' }
+  /** The client answered a ping. `quiet`: nothing came in or went out since the pong before (a whole heartbeat period). */
+  | { type: 'socket.pong'; quiet?: boolean }
+  /** A hibernated connection's client did not answer its bridge's ping within the pong timeout. */
+  | { type: 'socket.unresponsive' }
   /** The first inbound message arrived: a lazy protocol starts now. Sent once, before the message is delivered. */
   | { type: 'socket.data' }
   | { type: 'socket.failed'; failure: SocketFailure }
@@ -95,6 +121,8 @@ export interface ProtocolActorInput {
   identity: unknown;
   /** Topics the connection may hold (the topics protocol enforces it). */
   maxTopics: number;
+  /** A persisted snapshot to resume from: the protocol of a connection waking from hibernation. */
+  restore?: unknown;
 }
 
 /** Events a protocol actor emits; the runtime wires them to the outbox, the broker and the connection. */

@@ -6,7 +6,8 @@ import { DEFAULT_BAD_FRAME_TOLERANCE, type Codec } from '../actors/codec';
 import type { Broker } from '../broker/broker';
 import { createMemoryBroker } from '../broker/memory.broker';
 import { DEFAULT_OUTBOX_LIMIT } from '../actors/outbox';
-import type { CloseRecord, OverflowPolicy, SocketCommand, SocketEvent } from '../protocol/events';
+import { isHibernation, type CloseRecord, type ConnectionEvent, type Hibernation, type OverflowPolicy, type SocketCommand, type SocketEvent } from '../protocol/events';
+import { canPersist, resumable } from '../actors/hibernation';
 import { createAuthenticator } from './authenticator';
 import { SteppingClock } from './clock';
 import type { ProtocolStart } from '../protocols';
@@ -62,12 +63,24 @@ export interface TestConnectionOptions {
   autoClose?: boolean;
   /** An XState inspection observer for the connection actor and its children. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /**
+   * Whether the connection hibernates, as on a server with `hibernate` on:
+   * a pong after a quiet heartbeat period ends the actor, and the next event
+   * for the connection starts a fresh one (`actor` is then that one) with the
+   * protocol resumed from its snapshot. While it hibernates the kit sends no
+   * pings. Default `false`.
+   */
+  hibernate?: boolean;
+  /** Starts the connection as one waking from hibernation: what an earlier connection actor output as it hibernated. */
+  resume?: Hibernation;
 }
 
 /** A protocol running inside the real connection machine, in memory, on simulated time. */
 export interface TestConnection {
-  /** The connection actor (the real connection machine). */
+  /** The connection actor (the real connection machine); after a hibernation, the one that woke. */
   readonly actor: Actor<typeof connectionMachine>;
+  /** Whether the connection hibernates now (with `hibernate: true`): its last actor ended, the next event starts a fresh one. */
+  hibernated(): boolean;
   /** The protocol actor the connection runs now (a restart after a crash replaces it). Throws before the connection opens, and before the first message for a lazy protocol. */
   readonly protocol: AnyActorRef;
   /** The simulated clock every delay of the connection and its protocol runs on. */
@@ -111,8 +124,8 @@ export interface TestConnection {
   protocolState(): StateValue | undefined;
   /** How many heartbeat pings the server has sent. */
   pings(): number;
-  /** The client answers a ping. */
-  pong(): void;
+  /** The client answers a ping; `quiet` overrides whether the connection was quiet since the last pong (default: whether it was). */
+  pong(quiet?: boolean): void;
   /** The client completes the upgrade (with `open: false`). */
   open(): void;
   /** The `authenticate` hook returns `identity` (with `identity: 'manual'`). */
@@ -173,7 +186,7 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
   const clock = new SteppingClock();
   const machine = connectionMachine.provide({
     actors: {
-      protocol: logic,
+      protocol: resumable(logic),
       // A machine, not a promise: it answers synchronously, so the whole connection stays on simulated time.
       authenticate: createAuthenticator(options.identity, (self) => (authenticator = self)) as never,
     },
@@ -183,7 +196,11 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
       closeTimeout: options.closeTimeout ?? 5_000,
       restartWindow: options.restartWindow ?? 10_000,
     },
-    guards: { startsLazily: () => definition?.start === 'message' },
+    guards: {
+      startsLazily: () => definition?.start === 'message',
+      hibernates: () => options.hibernate ?? false,
+      protocolCanHibernate: ({ context }) => canPersist(context.protocol),
+    },
   });
   const input = {
     id: options.id ?? 'test-1',
@@ -193,10 +210,32 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
     maxRestarts: options.maxRestarts,
     maxTopics: options.maxTopics,
   };
-  const actor = createActor(machine, { clock, input, inspect: options.inspect });
-  socket.attach(input.id, (event) => actor.send(event));
-  // Observed, a failure stays in band: the kit call that caused it (or the next one) throws it, instead of XState rethrowing it later.
-  actor.subscribe({ complete: () => socket.dispose(), error: () => socket.dispose() });
+  // As the server's connection pool does: a hibernated connection wakes with the next event for it.
+  let hibernation: Hibernation | null = null;
+  const begin = (resume: Hibernation | undefined) => {
+    const next = createActor(machine, { clock, input: { ...input, resume }, inspect: options.inspect });
+    // Observed, a failure stays in band: the kit call that caused it (or the next one) throws it, instead of XState rethrowing it later.
+    next.subscribe({
+      complete: () => {
+        const output = next.getSnapshot().output;
+        if (!isHibernation(output)) return socket.dispose();
+        hibernation = output;
+        socket.hibernate();
+      },
+      error: () => socket.dispose(),
+    });
+    return next;
+  };
+  let actor = begin(options.resume);
+  const deliver = (event: ConnectionEvent): void => {
+    if (hibernation !== null) {
+      actor = begin(hibernation);
+      hibernation = null;
+      actor.start();
+    }
+    actor.send(event);
+  };
+  socket.attach(input.id, deliver);
   actor.start();
   /** Runs a step of the test, then throws if the connection actor has failed. */
   const step =
@@ -215,7 +254,8 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
   const closeFrame = () => socket.commands.find((c): c is Extract<SocketCommand, { type: 'socket.close' }> => c.type === 'socket.close');
   const record = (): CloseRecord | undefined => {
     const snapshot = actor.getSnapshot();
-    return snapshot.status === 'done' ? snapshot.output : undefined;
+    // The kit's connections never hibernate (the machine's default): a done connection has closed.
+    return snapshot.status === 'done' && !isHibernation(snapshot.output) ? snapshot.output : undefined;
   };
   const current = (): AnyActorRef => {
     const ref = socket.protocol();
@@ -234,7 +274,10 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
   };
 
   return {
-    actor,
+    get actor() {
+      return actor;
+    },
+    hibernated: () => hibernation !== null,
     get protocol() {
       return current();
     },
@@ -279,7 +322,7 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
       return ref === null ? undefined : (ref.getSnapshot() as { value?: StateValue }).value;
     },
     pings: () => socket.commands.filter((c) => c.type === 'socket.ping').length,
-    pong: step(() => socket.report({ type: 'socket.pong' })),
+    pong: step((quiet?: boolean) => socket.pong(quiet)),
     open: step(() => socket.report({ type: 'socket.open' })),
     accept: step((identity: unknown = null) => authenticating().send({ type: 'accept', identity })),
     reject: step((rejection: AuthRejection = {}) => authenticating().send({ type: 'reject', rejection })),
@@ -290,8 +333,8 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
       else if (frame !== undefined) socket.closed(frame.code, reason ?? frame.reason);
       else socket.closed(1000, reason ?? '');
     }),
-    shutdown: step(() => actor.send({ type: 'server.shutdown' })),
-    terminate: step(() => actor.send({ type: 'server.terminate' })),
+    shutdown: step(() => deliver({ type: 'server.shutdown' })),
+    terminate: step(() => deliver({ type: 'server.terminate' })),
     report: step((event: SocketEvent) => socket.report(event)),
     commands: () => [...socket.commands],
     record,

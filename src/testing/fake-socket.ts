@@ -1,7 +1,7 @@
 import type { AnyActorRef, EventObject } from 'xstate';
 import { createJsonInbound, errorFrame, type Codec } from '../actors/codec';
 import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
-import { wireProtocol } from '../actors/protocol-wiring';
+import { wireProtocol, type Topics } from '../actors/protocol-wiring';
 import type { Broker } from '../broker/broker';
 import { CloseCode } from '../protocol/close-codes';
 import type { ConnectionEvent, SocketCommand, SocketEvent, SocketPort } from '../protocol/events';
@@ -41,7 +41,11 @@ export function createFakeSocket(options: FakeSocketOptions) {
   const inbound = { messagesIn: 0, bytesIn: 0, readAfterClose: 0 };
   let report: ((event: ConnectionEvent) => void) | null = null;
   let protocol: AnyActorRef | null = null;
-  let unwire: () => void = () => undefined;
+  let unwire: (keepTopics?: boolean) => void = () => undefined;
+  // While hibernating: the topics the protocol had joined, handed to the protocol resumed later.
+  let joined: Topics | null = null;
+  // Anything read or written since the last pong: as the real bridge does, a pong says whether the connection was quiet.
+  let active = false;
   let id = '';
   let accepting = true;
   let closed = false;
@@ -56,6 +60,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
     isOpen: () => !closed,
     bufferedAmount: () => unreadBytes,
     write(messages) {
+      active = true;
       if (!stalled) return void written.push(...messages);
       unread.push(...messages);
       for (const message of messages) unreadBytes += Buffer.byteLength(message);
@@ -75,12 +80,23 @@ export function createFakeSocket(options: FakeSocketOptions) {
   const wire = (ref: AnyActorRef): void => {
     unwire();
     protocol = ref;
-    const unwireRuntime = wireProtocol(ref, { connectionId: id, outbox, broker, requestClose: (code, reason) => send({ type: 'protocol.close', code, reason }) });
+    const unwireRuntime = wireProtocol(
+      ref,
+      { connectionId: id, outbox, broker, requestClose: (code, reason) => send({ type: 'protocol.close', code, reason }) },
+      joined,
+    );
+    joined = null;
     const all = ref.on('*', (event: EventObject) => void emitted.push(event));
-    unwire = () => {
-      unwireRuntime();
+    unwire = (keepTopics = false) => {
+      joined = unwireRuntime(keepTopics);
       all.unsubscribe();
+      unwire = () => undefined;
     };
+  };
+  const pong = (quiet?: boolean): void => {
+    const wasQuiet = !active && outbox.queued === 0;
+    active = false;
+    send({ type: 'socket.pong', quiet: quiet ?? wasQuiet });
   };
   const fail = (failure: Extract<SocketEvent, { type: 'socket.failed' }>['failure']): void => {
     accepting = false;
@@ -92,7 +108,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
       commands.push(command);
       switch (command.type) {
         case 'socket.ping':
-          if (options.autoPong && !closed) send({ type: 'socket.pong' });
+          if (options.autoPong && !closed) pong();
           break;
         case 'socket.protocol':
           wire(command.protocol as AnyActorRef);
@@ -126,10 +142,19 @@ export function createFakeSocket(options: FakeSocketOptions) {
       id = connectionId;
       report = to;
     },
-    /** The connection actor has ended: the protocol is let go of. */
+    /** The connection actor has ended: the protocol is let go of, and any topics it held while hibernating. */
     dispose(): void {
       unwire();
+      if (joined !== null) for (const subscription of joined.values()) subscription.unsubscribe();
+      joined = null;
     },
+    /** The connection actor has hibernated: the protocol is let go of, its topics kept for the protocol resumed later. */
+    hibernate(): void {
+      unwire(true);
+      protocol = null;
+    },
+    /** The client answers a ping; `quiet` says whether nothing was read or written since the last pong (default: whether that is so). */
+    pong,
     commands,
     written,
     emitted,
@@ -155,6 +180,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
     /** One socket read: the messages reach the protocol as one batch (json: one event each), or count as read after close. */
     deliver(messages: readonly string[]): void {
       if (messages.length === 0) return;
+      active = true;
       // As the real bridge does, the first message starts a lazy protocol; the connection answers with `socket.protocol` at once.
       if (controls.accepting() && protocol === null) send({ type: 'socket.data' });
       if (!controls.accepting() || protocol === null) {

@@ -42,6 +42,8 @@ function bridges() {
         if (command.type === 'socket.upgrade') report({ type: 'socket.open' });
       },
       dispose: () => void bridge.disposed++,
+      hibernate: () => void bridge.commands.push({ type: 'bridge.hibernate' } as never),
+      wake: () => void bridge.commands.push({ type: 'bridge.wake' } as never),
     };
   };
   return { made, factory };

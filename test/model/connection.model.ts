@@ -1,8 +1,8 @@
-import { __unsafe_getAllOwnEventDescriptors as ownEventDescriptors, fromCallback } from 'xstate';
+import { __unsafe_getAllOwnEventDescriptors as ownEventDescriptors, createActor, fromCallback } from 'xstate';
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import { connectionMachine, type AuthRejection } from '../../machines/connection.machine';
 import { CloseCode } from '../../src/protocol/close-codes';
-import { emptyCounters, type CloseRecord, type ConnectionEvent } from '../../src/protocol/events';
+import { emptyCounters, isHibernation, type CloseRecord, type ConnectionEvent, type Hibernation } from '../../src/protocol/events';
 import { createTestConnection, type TestConnection } from '../../src/testing';
 import { scriptedProtocol } from '../machines/fakes';
 import type { ModelSpec } from './harness';
@@ -26,7 +26,14 @@ function pick(record: CloseRecord) {
 
 function observable(s: AnyMachineSnapshot) {
   const { code, reason, restarts, identity, protocol } = s.context;
-  return { value: s.value, code, reason, restarts, identity, protocol: protocol !== null, record: s.status === 'done' ? pick(s.output as CloseRecord) : null };
+  const record = s.status !== 'done' ? null : isHibernation(s.output) ? 'hibernated' : pick(s.output as CloseRecord);
+  return { value: s.value, code, reason, restarts, identity, protocol: protocol !== null, record };
+}
+
+/** What a connection whose scripted protocol had started output as it hibernated. */
+function hibernationOf(id: string): Hibernation {
+  const protocol = createActor(scriptedProtocol, { input: { connectionId: id, identity: IDENTITY, maxTopics: 100 } });
+  return { id, hibernated: true, protocol: protocol.getPersistedSnapshot(), identity: IDENTITY };
 }
 
 /**
@@ -36,20 +43,37 @@ function observable(s: AnyMachineSnapshot) {
  * nothing by itself: the upgrade, every pong and close, the authentication's
  * answer are explicit events of the model. With `authenticate`, an
  * `authenticate` hook decides on the upgrade; with `lazy`, the protocol
- * starts with the client's first message.
+ * starts with the client's first message; with `hibernate`, a quiet pong
+ * ends the actor in `hibernated`; with `resume`, the connection starts as
+ * one waking from hibernation (its scripted protocol resumed).
  */
-export function connectionSpec({ authenticate, lazy = false }: { authenticate: boolean; lazy?: boolean }): ModelSpec<TestConnection> {
+export function connectionSpec({
+  authenticate,
+  lazy = false,
+  hibernate = false,
+  resume = false,
+}: {
+  authenticate: boolean;
+  lazy?: boolean;
+  hibernate?: boolean;
+  resume?: boolean;
+}): ModelSpec<TestConnection> {
+  const id = 'model-1';
+  const hibernation = resume ? hibernationOf(id) : undefined;
   // Paths are planned on the machine alone: no action runs, so the bridge is never told anything.
-  const input = { id: 'model-1', transport: null, socket: { send: () => undefined }, authenticate, maxRestarts: MAX_RESTARTS };
+  const input = { id, transport: null, socket: { send: () => undefined }, authenticate, maxRestarts: MAX_RESTARTS, resume: hibernation };
   return {
     machine: connectionMachine,
     model: connectionMachine.provide({
       actors: { protocol: scriptedProtocol, authenticate: fromCallback(() => undefined) as never },
-      guards: { startsLazily: () => lazy },
+      // The scripted protocol keeps no timers and no actors: it can always be persisted.
+      guards: { startsLazily: () => lazy, hibernates: () => hibernate, protocolCanHibernate: () => true },
     }) as AnyStateMachine,
     input,
     delays,
     events: {
+      // Whether the connection was quiet since the last pong matters only where connections hibernate.
+      'socket.pong': () => (hibernate ? [{ type: 'socket.pong', quiet: false }, { type: 'socket.pong', quiet: true }] : [{ type: 'socket.pong' }]),
       'socket.failed': () => [{ type: 'socket.failed', failure: { code: 'unsupported_data', closeCode: CloseCode.UnsupportedData, message: 'scripted accepts text frames only' } }],
       // Only a running protocol asks to close (a lazy one starts with the first message, `socket.data`).
       'protocol.close': (s) => (s.context.protocol === null ? [] : [{ type: 'protocol.close', code: 4100, reason: 'bye' }]),
@@ -68,7 +92,7 @@ export function connectionSpec({ authenticate, lazy = false }: { authenticate: b
     },
     exec: {
       'socket.open': (conn) => conn.open(),
-      'socket.pong': (conn) => conn.pong(),
+      'socket.pong': (conn, event) => conn.pong((event as Extract<ConnectionEvent, { type: 'socket.pong' }>).quiet ?? false),
       // The client's first message starts a lazy protocol, which answers it.
       'socket.data': (conn) => conn.send('first'),
       'socket.failed': (conn) => conn.sendBinary(),
@@ -88,6 +112,8 @@ export function connectionSpec({ authenticate, lazy = false }: { authenticate: b
       'protocol.restartExpired': (conn) => conn.actor.send({ type: 'protocol.restartExpired' } as never),
       'xstate.done.actor.*': (conn) => conn.accept(IDENTITY),
       'xstate.error.actor.*': (conn) => conn.reject(REJECTION),
+      // A hibernated connection's bridge found its ping unanswered; awake, the machine's own heartbeat decides.
+      'socket.unresponsive': (conn) => conn.report({ type: 'socket.unresponsive' }),
       'outbox.congested': (conn) => conn.report({ type: 'outbox.congested' }),
       'outbox.flowing': (conn) => conn.report({ type: 'outbox.flowing' }),
       'outbox.overflow': (conn) => conn.report({ type: 'outbox.overflow' }),
@@ -104,6 +130,8 @@ export function connectionSpec({ authenticate, lazy = false }: { authenticate: b
         autoPong: false,
         autoClose: false,
         inspect,
+        hibernate,
+        resume: hibernation,
       }),
     observe: (conn) => observable(conn.actor.getSnapshot()),
     check(conn, event: EventObject, before, after) {
