@@ -55,7 +55,8 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     ? createMetrics({
         connections,
         states: Object.keys(connectionMachine.root.states),
-        stateOf: (id) => topState(supervisor?.system.get(id) as AnyActorRef | undefined),
+        // A hibernated connection has no actor: its bridge says so.
+        stateOf: (id) => topState(supervisor?.system.get(id) as AnyActorRef | undefined) ?? (connections.get(id)?.hibernated ? 'hibernated' : undefined),
         opened: () => supervisor?.getSnapshot().context.spawned ?? 0,
         drainSeconds: () => (drainStartedAt === null ? null : ((drainFinishedAt ?? Date.now()) - drainStartedAt) / 1000),
       })

@@ -160,6 +160,8 @@ export function createInspectorHub(options: InspectorHubOptions): InspectorHub {
       if (listed.length >= maxListed) break;
       const actor = root?.system.get(id) as AnyActorRef | undefined;
       if (actor !== undefined) listed.push(viewOf(id, actor.getSnapshot()));
+      // A hibernated connection has no actor; its last one ended in `hibernated`.
+      else if (connections.get(id)?.hibernated === true) listed.push({ type: 'snapshot', id, value: 'hibernated', status: 'done', at: now });
     }
     return {
       type: 'hello',
