@@ -1,5 +1,5 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes';
 import type { ConnectionOutput } from '../../src/protocol/events';
 import type { Server } from '../../src/server';
