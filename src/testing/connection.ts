@@ -254,7 +254,7 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
   const closeFrame = () => socket.commands.find((c): c is Extract<SocketCommand, { type: 'socket.close' }> => c.type === 'socket.close');
   const record = (): CloseRecord | undefined => {
     const snapshot = actor.getSnapshot();
-    // The kit's connections never hibernate (the machine's default): a done connection has closed.
+    // A hibernated connection's actor is done too, but the connection has not closed: no record.
     return snapshot.status === 'done' && !isHibernation(snapshot.output) ? snapshot.output : undefined;
   };
   const current = (): AnyActorRef => {

@@ -1,8 +1,16 @@
-import { createActor, createMachine, setup } from 'xstate';
+import { assign, createActor, createMachine, setup } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { createConnectionPool } from '../../src/actors/connections.actor';
 import type { ConnectionSocket } from '../../src/actors/socket.bridge';
-import { emptyCounters, type CloseRecord, type ConnectionEvent, type SocketCommand, type SocketPort } from '../../src/protocol/events';
+import {
+  emptyCounters,
+  type CloseRecord,
+  type ConnectionEvent,
+  type ConnectionOutput,
+  type Hibernation,
+  type SocketCommand,
+  type SocketPort,
+} from '../../src/protocol/events';
 
 /** A connection that asks its bridge to upgrade as it starts, opens when told, ends when its socket closes, fails on `fail`. */
 const connection = setup({
@@ -30,6 +38,52 @@ const connection = setup({
   output: ({ context }) => ({ id: context.id, code: 1000, reason: '', clean: true, ...emptyCounters() }),
 });
 
+/**
+ * A connection that hibernates on `hibernate` (its output then carries what
+ * it heard while open, as its protocol), resumes straight into `open` with
+ * `input.resume`, and closes when its socket does (1000) or on shutdown (1001).
+ */
+const sleeper = setup({
+  types: {
+    input: {} as { id: string; transport: unknown; socket: SocketPort; resume?: Hibernation },
+    context: {} as { id: string; socket: SocketPort; resumed: Hibernation | null; heard: string[]; code: number; asleep: boolean },
+    events: {} as ConnectionEvent | { type: 'hibernate' },
+    output: {} as ConnectionOutput,
+  },
+  actions: {
+    upgrade: ({ context }) => context.socket.send({ type: 'socket.upgrade' }),
+    hear: assign({ heard: ({ context, event }) => [...context.heard, event.type] }),
+  },
+}).createMachine({
+  context: ({ input }) => ({
+    id: input.id,
+    socket: input.socket,
+    resumed: input.resume ?? null,
+    heard: (input.resume?.protocol as string[] | undefined) ?? [],
+    code: 1000,
+    asleep: false,
+  }),
+  initial: 'admitting',
+  states: {
+    admitting: { always: [{ guard: ({ context }) => context.resumed !== null, target: 'open' }, { target: 'upgrading' }] },
+    upgrading: { entry: 'upgrade', on: { 'socket.open': 'open' } },
+    open: {
+      on: {
+        hibernate: { target: 'hibernated', actions: assign({ asleep: true }) },
+        'socket.closed': { target: 'closed', actions: 'hear' },
+        'server.shutdown': { target: 'closed', actions: ['hear', assign({ code: 1001 })] },
+        '*': { actions: 'hear' },
+      },
+    },
+    closed: { type: 'final' },
+    hibernated: { type: 'final' },
+  },
+  output: ({ context }): ConnectionOutput =>
+    context.asleep
+      ? { id: context.id, hibernated: true, protocol: context.heard, identity: `identity of ${context.id}` }
+      : { id: context.id, code: context.code, reason: '', clean: true, ...emptyCounters() },
+});
+
 /** Bridges that answer the upgrade at once and record what happens to them. */
 function bridges() {
   const made: { id: string; transport: unknown; commands: SocketCommand[]; disposed: number; report: (event: ConnectionEvent) => void }[] = [];
@@ -49,19 +103,19 @@ function bridges() {
   return { made, factory };
 }
 
-function startPool() {
+function startPool(logic: typeof connection | typeof sleeper = connection) {
   const { made, factory } = bridges();
   const ended: CloseRecord[] = [];
   // As the real supervisor does, it takes note of a connection's failure (unhandled, it would fail the supervisor too).
   const supervisor = createActor(createMachine({ on: { 'xstate.error.actor.*': {} } })).start();
-  const pool = createActor(createConnectionPool({ logic: connection, socket: factory }, {}, { onEnded: (record) => ended.push(record) }), {
+  const pool = createActor(createConnectionPool({ logic, socket: factory }, {}, { onEnded: (record) => ended.push(record) }), {
     input: { supervisor },
   }).start();
   const spawn = (id: string) => {
     pool.send({ type: 'connections.spawn', id, transport: `transport of ${id}`, protocol: 'any' });
     return supervisor.system.get(id) as AnyActorRef;
   };
-  return { made, ended, spawn, supervisor };
+  return { made, ended, spawn, supervisor, pool };
 }
 
 describe('connection pool', () => {
@@ -97,5 +151,70 @@ describe('connection pool', () => {
     expect(made[0].disposed).toBe(1);
     expect(ended).toEqual([expect.objectContaining({ id: 'conn-1', code: 1011, clean: false })]);
     expect(supervisor.getSnapshot().status).toBe('active');
+  });
+
+  describe('a connection that hibernates', () => {
+    const CLOSED = { type: 'socket.closed', code: 1000, reason: '', counters: emptyCounters() } as const;
+    const bridgeCalls = (commands: SocketCommand[]) => commands.map((command) => command.type);
+
+    it('keeps its bridge: hibernates it, neither disposes of it nor reports the connection ended', () => {
+      const { made, ended, spawn, supervisor } = startPool(sleeper);
+      const actor = spawn('conn-1');
+      actor.send({ type: 'hibernate' });
+      expect(actor.getSnapshot().status).toBe('done');
+      expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate']);
+      expect(made[0].disposed).toBe(0);
+      expect(ended).toEqual([]);
+      expect(supervisor.system.get('conn-1')).toBeUndefined();
+    });
+
+    it('wakes with the next event its bridge reports: a fresh actor under the same id, resumed from its hibernation, gets that event', () => {
+      const { made, spawn, supervisor } = startPool(sleeper);
+      const first = spawn('conn-1');
+      first.send({ type: 'socket.pong', quiet: false });
+      first.send({ type: 'hibernate' });
+      made[0].report({ type: 'socket.pong', quiet: true });
+      const woken = supervisor.system.get('conn-1') as AnyActorRef;
+      expect(woken).toBeDefined();
+      expect(woken).not.toBe(first);
+      expect(woken.getSnapshot().value).toBe('open');
+      expect(woken.getSnapshot().context.resumed).toEqual({ id: 'conn-1', hibernated: true, protocol: ['socket.pong'], identity: 'identity of conn-1' });
+      expect(woken.getSnapshot().context.heard).toEqual(['socket.pong', 'socket.pong']);
+      // Woken, not opened again: no second upgrade.
+      expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate', 'bridge.wake']);
+    });
+
+    it('ends as any connection once woken: its close disposes of the bridge and reports the close record', () => {
+      const { made, ended, spawn, supervisor } = startPool(sleeper);
+      spawn('conn-1').send({ type: 'hibernate' });
+      made[0].report(CLOSED);
+      expect(made[0].disposed).toBe(1);
+      expect(ended).toEqual([expect.objectContaining({ id: 'conn-1', code: 1000 })]);
+      expect(supervisor.system.get('conn-1')).toBeUndefined();
+    });
+
+    it('hibernates and wakes again, each actor resuming from the last one', () => {
+      const { made, spawn, supervisor } = startPool(sleeper);
+      spawn('conn-1').send({ type: 'hibernate' });
+      made[0].report({ type: 'outbox.congested' });
+      (supervisor.system.get('conn-1') as AnyActorRef).send({ type: 'hibernate' });
+      made[0].report({ type: 'outbox.flowing' });
+      expect((supervisor.system.get('conn-1') as AnyActorRef).getSnapshot().context.heard).toEqual(['outbox.congested', 'outbox.flowing']);
+      expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate', 'bridge.wake', 'bridge.hibernate', 'bridge.wake']);
+    });
+
+    it('is woken by a shutdown, and then closes with 1001 as an open connection does', () => {
+      const { made, ended, spawn, supervisor, pool } = startPool(sleeper);
+      spawn('conn-1').send({ type: 'hibernate' });
+      spawn('conn-2');
+      pool.send({ type: 'connections.shutdown' });
+      expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate', 'bridge.wake']);
+      expect(ended.map((record) => [record.id, record.code])).toEqual([
+        ['conn-1', 1001],
+        ['conn-2', 1001],
+      ]);
+      expect(made.map((bridge) => bridge.disposed)).toEqual([1, 1]);
+      expect(supervisor.system.get('conn-1')).toBeUndefined();
+    });
   });
 });

@@ -1,6 +1,6 @@
-import { assign, createActor, setup } from 'xstate';
+import { assign, createActor, raise, setup } from 'xstate';
 import type { AnyActorRef } from 'xstate';
-import { indexDelayedEvents } from '../../src/actors/scheduler';
+import { indexDelayedEvents, pendingDelayedEvents } from '../../src/actors/scheduler';
 import { SteppingClock } from '../../src/testing/clock';
 
 // A child that ticks every 100 ms, and a parent that holds `count` of them and can stop the first.
@@ -116,6 +116,56 @@ describe('indexDelayedEvents', () => {
     expect(index.tracked(timers)).toBe(2);
     actor.send({ type: 'stop' });
     expect(clock.nextDeadline()).toBeUndefined();
+    actor.stop();
+  });
+
+  it('counts an actor’s pending delayed events, not the ones that fired and are still tracked', () => {
+    const clock = new SteppingClock();
+    // A delayed raise is never cancelled once it fires (an `after` is, as its state exits): its id stays tracked until pruned.
+    const raiser = setup({ types: { events: {} as { type: 'tick' } | { type: 'tock' } } }).createMachine({
+      on: { tick: { actions: raise({ type: 'tock' }, { delay: 100 }) } },
+    });
+    const actor = createActor(raiser, { clock });
+    const index = indexDelayedEvents(actor.system);
+    actor.start();
+    actor.send({ type: 'tick' });
+    expect(index.pending(actor)).toBe(1);
+    clock.advance(100);
+    expect(index.tracked(actor)).toBe(1);
+    expect(index.pending(actor)).toBe(0);
+    actor.send({ type: 'tick' });
+    actor.send({ type: 'tick' });
+    expect(index.pending(actor)).toBe(2);
+    clock.advance(50);
+    actor.send({ type: 'tick' });
+    clock.advance(50);
+    expect(index.tracked(actor)).toBe(3);
+    expect(index.pending(actor)).toBe(1);
+    actor.stop();
+    expect(index.pending(actor)).toBe(0);
+  });
+
+  it('counts nothing pending for an actor it has never seen schedule', () => {
+    const actor = createActor(setup({}).createMachine({}));
+    const index = indexDelayedEvents(actor.system);
+    actor.start();
+    expect(index.pending(actor)).toBe(0);
+  });
+});
+
+describe('pendingDelayedEvents', () => {
+  it.each([
+    ['through the system’s index', true],
+    ['by walking the system’s delayed events, without an index', false],
+  ])('counts only the given actor’s pending delayed events, %s', (_, indexed) => {
+    const { actor, clock, child } = start(2, indexed as boolean);
+    expect(pendingDelayedEvents(actor)).toBe(0);
+    expect(pendingDelayedEvents(child(0))).toBe(1);
+    clock.advance(250);
+    expect(pendingDelayedEvents(child(1))).toBe(1);
+    actor.send({ type: 'stopFirst' });
+    expect(pendingDelayedEvents(child(0))).toBe(0);
+    expect(pendingDelayedEvents(child(1))).toBe(1);
     actor.stop();
   });
 });

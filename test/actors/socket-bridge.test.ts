@@ -1,4 +1,12 @@
-import { BridgedWebSocket } from '../../src/actors/socket.bridge';
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { WebSocket } from 'ws';
+import { createActor } from 'xstate';
+import type { OutboxSink } from '../../src/actors/outbox';
+import { BridgedWebSocket, createSocketBridge, type ConnectionSocket, type LiveConnection } from '../../src/actors/socket.bridge';
+import { createMemoryBroker } from '../../src/broker/memory.broker';
+import type { ConnectionEvent } from '../../src/protocol/events';
+import { topicMember } from '../machines/fakes';
 
 /** A server-side WebSocket without a socket, as ws makes one before `setSocket`. */
 function bridged() {
@@ -41,5 +49,188 @@ describe('BridgedWebSocket', () => {
     ws.bridge = null;
     expect(() => ws.emit('error', new Error('late'))).not.toThrow();
     expect(heard).toEqual([]);
+  });
+});
+
+const HEARTBEAT = 1_000;
+const PONG_TIMEOUT = 300;
+
+/**
+ * A socket bridge on a fake upgraded WebSocket and a fake raw socket (no
+ * network): `events` is what ws would hand the bridge, `reports` what the
+ * bridge told its connection actor.
+ */
+function upgradedBridge() {
+  const ws = { readyState: WebSocket.OPEN as number, bufferedAmount: 0, bridge: null as BridgedWebSocket['bridge'], ping: jest.fn(), close: jest.fn(), terminate: jest.fn() };
+  const raw = Object.assign(new EventEmitter(), { write: jest.fn(() => true), destroy: jest.fn() });
+  const wss = { handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => done(ws) };
+  const broker = createMemoryBroker();
+  const reports: ConnectionEvent[] = [];
+  const factory = createSocketBridge({
+    protocolName: 'test',
+    codec: 'text',
+    logger: pino({ level: 'silent' }),
+    wss: wss as never,
+    outboxLimit: 1024 * 1024,
+    outboxPolicy: { reliable: 'close', volatile: 'drop-newest' },
+    broker,
+    badFrameTolerance: 10,
+    heartbeatInterval: HEARTBEAT,
+    pongTimeout: PONG_TIMEOUT,
+  });
+  const transport = { socket: raw, request: {}, head: Buffer.alloc(0), toJSON: () => ({ remote: 'test' }) };
+  const bridge = factory('conn-1', transport, (event) => void reports.push(event)) as ConnectionSocket & LiveConnection & OutboxSink;
+  bridge.send({ type: 'socket.upgrade' });
+  expect(reports).toEqual([{ type: 'socket.open' }]);
+  reports.length = 0;
+  return { bridge, ws, raw, broker, reports, events: ws.bridge! };
+}
+
+function wired(bridge: ConnectionSocket) {
+  const protocol = createActor(topicMember).start();
+  bridge.send({ type: 'socket.protocol', protocol, restarted: false });
+  return protocol;
+}
+
+describe('socket bridge', () => {
+  describe('pong: whether the connection was quiet since the last one', () => {
+    it('reports a pong after an inbound message as not quiet, and the next one, after nothing, as quiet', () => {
+      const { events, reports } = upgradedBridge();
+      events.onMessage(Buffer.from('hi'), false);
+      events.onPong();
+      events.onPong();
+      expect(reports).toEqual([{ type: 'socket.data' }, { type: 'socket.pong', quiet: false }, { type: 'socket.pong', quiet: true }]);
+    });
+
+    it('reports a pong with nothing read or written since the upgrade as quiet', () => {
+      const { events, reports } = upgradedBridge();
+      events.onPong();
+      expect(reports).toEqual([{ type: 'socket.pong', quiet: true }]);
+    });
+
+    it('counts a write as activity', () => {
+      const { bridge, events, reports, raw } = upgradedBridge();
+      bridge.outbox.push('out');
+      bridge.outbox.flush({ force: true });
+      expect(raw.write).toHaveBeenCalledTimes(1);
+      events.onPong();
+      expect(reports).toEqual([{ type: 'socket.pong', quiet: false }]);
+    });
+
+    it('is not quiet while the outbox still holds messages', () => {
+      const { bridge, events, reports } = upgradedBridge();
+      bridge.outbox.push('waiting');
+      expect(bridge.outbox.queued).toBeGreaterThan(0);
+      events.onPong();
+      expect(reports).toEqual([{ type: 'socket.pong', quiet: false }]);
+    });
+  });
+
+  describe('#hibernate', () => {
+    beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    it('says it hibernates from hibernate() until wake()', () => {
+      const { bridge } = upgradedBridge();
+      expect(bridge.hibernated).toBe(false);
+      bridge.hibernate();
+      expect(bridge.hibernated).toBe(true);
+      bridge.wake();
+      expect(bridge.hibernated).toBe(false);
+    });
+
+    it('pings a whole heartbeatInterval after hibernating, and a pong puts the next ping a whole interval later', () => {
+      const { bridge, ws, events, reports } = upgradedBridge();
+      bridge.hibernate();
+      jest.advanceTimersByTime(HEARTBEAT - 1);
+      expect(ws.ping).not.toHaveBeenCalled();
+      jest.advanceTimersByTime(1);
+      expect(ws.ping).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(PONG_TIMEOUT - 1);
+      events.onPong();
+      jest.advanceTimersByTime(HEARTBEAT - 1);
+      expect(ws.ping).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(1);
+      expect(ws.ping).toHaveBeenCalledTimes(2);
+      // A pong while hibernating wakes no one: the bridge keeps the heartbeat itself.
+      expect(reports).toEqual([]);
+    });
+
+    it('reports socket.unresponsive when a ping goes unanswered for pongTimeout', () => {
+      const { bridge, ws, reports } = upgradedBridge();
+      bridge.hibernate();
+      jest.advanceTimersByTime(HEARTBEAT + PONG_TIMEOUT - 1);
+      expect(ws.ping).toHaveBeenCalledTimes(1);
+      expect(reports).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(reports).toEqual([{ type: 'socket.unresponsive' }]);
+    });
+
+    it('reports socket.unresponsive at the next beat, without a ping, once the socket is no longer open', () => {
+      const { bridge, ws, reports } = upgradedBridge();
+      bridge.hibernate();
+      ws.readyState = WebSocket.CLOSING;
+      jest.advanceTimersByTime(HEARTBEAT);
+      expect(ws.ping).not.toHaveBeenCalled();
+      expect(reports).toEqual([{ type: 'socket.unresponsive' }]);
+    });
+
+    it('stops its heartbeat on wake(), and a pong is then reported again', () => {
+      const { bridge, ws, events, reports } = upgradedBridge();
+      bridge.hibernate();
+      jest.advanceTimersByTime(HEARTBEAT);
+      expect(ws.ping).toHaveBeenCalledTimes(1);
+      bridge.wake();
+      jest.advanceTimersByTime(10 * HEARTBEAT);
+      expect(ws.ping).toHaveBeenCalledTimes(1);
+      expect(reports).toEqual([]);
+      events.onPong();
+      expect(reports).toEqual([{ type: 'socket.pong', quiet: true }]);
+    });
+
+    it('stops its heartbeat on dispose()', () => {
+      const { bridge, ws, reports } = upgradedBridge();
+      bridge.hibernate();
+      bridge.dispose();
+      jest.advanceTimersByTime(10 * HEARTBEAT);
+      expect(ws.ping).not.toHaveBeenCalled();
+      expect(reports).toEqual([]);
+    });
+
+    it('keeps the topics its protocol joined, and hands them to the protocol wired after waking', () => {
+      const { bridge, broker } = upgradedBridge();
+      wired(bridge).send({ type: 'join', topic: 'room' });
+      expect(broker.subscribers('room')).toBe(1);
+      bridge.hibernate();
+      expect(broker.subscribers('room')).toBe(1);
+      broker.publish({ topic: 'room', frame: 'while asleep', from: 'other' });
+      expect(bridge.outbox.stats.enqueued).toBe(1);
+      bridge.wake();
+      const resumed = wired(bridge);
+      expect(broker.subscribers('room')).toBe(1);
+      // The resumed protocol holds the kept subscription: joining again adds none, leaving leaves it.
+      resumed.send({ type: 'join', topic: 'room' });
+      expect(broker.subscribers('room')).toBe(1);
+      resumed.send({ type: 'leave', topic: 'room' });
+      expect(broker.subscribers('room')).toBe(0);
+    });
+
+    it('leaves the kept topics when disposed of while hibernating', () => {
+      const { bridge, broker } = upgradedBridge();
+      const protocol = wired(bridge);
+      protocol.send({ type: 'join', topic: 'a' });
+      protocol.send({ type: 'join', topic: 'b' });
+      bridge.hibernate();
+      bridge.dispose();
+      expect([broker.subscribers('a'), broker.subscribers('b')]).toEqual([0, 0]);
+    });
+
+    it('no longer hears its old protocol once hibernated', () => {
+      const { bridge, broker } = upgradedBridge();
+      const protocol = wired(bridge);
+      bridge.hibernate();
+      protocol.send({ type: 'join', topic: 'room' });
+      expect(broker.subscribers('room')).toBe(0);
+    });
   });
 });

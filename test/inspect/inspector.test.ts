@@ -53,6 +53,19 @@ describe('the inspector', () => {
       expect(inspector.hello.connections.filter(isSnapshot('conn-1', 'open'))).toHaveLength(1);
     });
 
+    it('lists a hibernated connection in its hello, in state hibernated', async () => {
+      const { server, url, wsBase } = await startInspected({ heartbeatInterval: 50, pongTimeout: 1_000 });
+      await connect(url);
+      // Quiet from the start, the connection hibernates at its first pong: its actor ends, its socket stays.
+      await ended(server, 'conn-1');
+      expect(server.actor.system.get('conn-1')).toBeUndefined();
+
+      const inspector = await openInspector(wsBase);
+
+      expect(inspector.hello.connections).toEqual([expect.objectContaining({ id: 'conn-1', value: 'hibernated', status: 'done' })]);
+      expect(inspector.hello.closed).toEqual([]);
+    });
+
     it('streams a connection opening, its counters moving and its close code', async () => {
       const { server, url, wsBase } = await startInspected();
       const inspector = await openInspector(wsBase);

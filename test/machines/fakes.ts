@@ -56,3 +56,13 @@ export const scriptedProtocol = setup({
     }),
   },
 }).createMachine({ on: { 'socket.messages': { actions: 'react' } } });
+
+/** A protocol that joins and leaves topics when told to. */
+export const topicMember = setup({
+  types: { events: {} as { type: 'join' | 'leave'; topic: string }, emitted: {} as ProtocolEmitted },
+}).createMachine({
+  on: {
+    join: { actions: emit(({ event }) => ({ type: 'subscribe' as const, topic: event.topic })) },
+    leave: { actions: emit(({ event }) => ({ type: 'unsubscribe' as const, topic: event.topic })) },
+  },
+});

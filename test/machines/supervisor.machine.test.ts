@@ -2,7 +2,7 @@ import { assign, createActor, fromCallback, setup, SimulatedClock } from 'xstate
 import type { AnyActorRef } from 'xstate';
 import { supervisorMachine } from '../../machines/supervisor.machine';
 import { createConnectionPool } from '../../src/actors/connections.actor';
-import { emptyCounters, type CloseRecord, type ListenerCommand } from '../../src/protocol/events';
+import { emptyCounters, type ConnectionOutput, type ListenerCommand } from '../../src/protocol/events';
 
 const DRAIN = 1000;
 const TERMINATE = 100;
@@ -11,14 +11,15 @@ const ADDRESS = { host: '127.0.0.1', port: 1, path: '/ws', url: 'ws://127.0.0.1:
 /**
  * A connection that closes with 1001 when shut down. Made with transport
  * `hang` it ignores the shutdown and ends with 4002 when terminated; with
- * `deaf` it ignores both. It fails on `fail`.
+ * `deaf` it ignores both. It fails on `fail`, and hibernates on `hibernate`
+ * (the pool then wakes a fresh one, with input.resume, for the next event).
  */
 const fakeConnection = setup({
   types: {
     input: {} as { id: string; transport: unknown },
-    context: {} as { id: string; mode: unknown; code: number },
-    events: {} as { type: 'server.shutdown' } | { type: 'server.terminate' } | { type: 'fail' },
-    output: {} as CloseRecord,
+    context: {} as { id: string; mode: unknown; code: number; asleep: boolean },
+    events: {} as { type: 'server.shutdown' } | { type: 'server.terminate' } | { type: 'fail' } | { type: 'hibernate' },
+    output: {} as ConnectionOutput,
   },
   actions: {
     fail: () => {
@@ -26,7 +27,7 @@ const fakeConnection = setup({
     },
   },
 }).createMachine({
-  context: ({ input }) => ({ id: input.id, mode: input.transport, code: 1001 }),
+  context: ({ input }) => ({ id: input.id, mode: input.transport, code: 1001, asleep: false }),
   initial: 'open',
   on: {
     fail: { actions: 'fail' },
@@ -36,12 +37,17 @@ const fakeConnection = setup({
     open: {
       on: {
         'server.shutdown': [{ guard: ({ context }) => context.mode !== 'ok', target: 'hung' }, { target: 'closed' }],
+        hibernate: 'hibernated',
       },
     },
-    hung: {},
+    hung: { on: { hibernate: 'hibernated' } },
     closed: { type: 'final' },
+    hibernated: { type: 'final', entry: assign({ asleep: true }) },
   },
-  output: ({ context }) => ({ id: context.id, code: context.code, reason: '', clean: context.code === 1001, ...emptyCounters() }),
+  output: ({ context }): ConnectionOutput =>
+    context.asleep
+      ? { id: context.id, hibernated: true, protocol: null, identity: null }
+      : { id: context.id, code: context.code, reason: '', clean: context.code === 1001, ...emptyCounters() },
 });
 
 function start() {
@@ -182,5 +188,53 @@ describe('supervisor machine', () => {
     expect(actor.getSnapshot().output!.drained).toEqual([
       expect.objectContaining({ id: 'conn-1', code: 1011, clean: false }),
     ]);
+  });
+
+  describe('a connection that hibernates', () => {
+    it('still counts as active: its actor completed with a hibernation, not a close record', () => {
+      const { actor, ready, connect, connection } = start();
+      ready();
+      connect();
+      connect();
+      connection('conn-1')!.send({ type: 'hibernate' });
+      expect(connection('conn-1')).toBeUndefined();
+      expect(actor.getSnapshot().context.active).toBe(2);
+    });
+
+    it('counts as ended once woken and closed: a close record decrements active', () => {
+      const { actor, ready, connect, connection } = start();
+      ready();
+      connect();
+      connection('conn-1')!.send({ type: 'hibernate' });
+      actor.send({ type: 'xstate.done.actor.conn-1', actorId: 'conn-1', output: { id: 'conn-1', code: 1000, reason: '', clean: true, ...emptyCounters() } } as never);
+      expect(actor.getSnapshot().context.active).toBe(0);
+    });
+
+    it('does not end a drain by hibernating: the drain waits for its close record', () => {
+      const { actor, ready, connect, connection } = start();
+      ready();
+      connect('hang');
+      actor.send({ type: 'server.close' });
+      connection('conn-1')!.send({ type: 'hibernate' });
+      expect(actor.getSnapshot().value).toBe('draining');
+      expect(actor.getSnapshot().context.active).toBe(1);
+      actor.send({ type: 'xstate.done.actor.conn-1', actorId: 'conn-1', output: { id: 'conn-1', code: 1001, reason: '', clean: true, ...emptyCounters() } } as never);
+      expect(actor.getSnapshot().status).toBe('done');
+      expect(actor.getSnapshot().output!.drained.map((r) => [r.id, r.code])).toEqual([['conn-1', 1001]]);
+    });
+
+    it('is woken by the drain (a fresh actor under the same id), closes with 1001 and ends the drain', () => {
+      const { actor, ready, connect, connection } = start();
+      ready();
+      connect();
+      connect();
+      connection('conn-1')!.send({ type: 'hibernate' });
+      actor.send({ type: 'server.close' });
+      expect(actor.getSnapshot().status).toBe('done');
+      expect(actor.getSnapshot().output!.drained.map((r) => [r.id, r.code])).toEqual([
+        ['conn-1', 1001],
+        ['conn-2', 1001],
+      ]);
+    });
   });
 });

@@ -91,6 +91,20 @@ describe('GET /metrics', () => {
     expect(drain).toBeLessThan(report.drainMs / 1000 + 0.05);
   });
 
+  it('counts a hibernated connection in state hibernated, not open', async () => {
+    const { server, port, url } = await startServer({ heartbeatInterval: 50, pongTimeout: 1_000 });
+    await connect(url);
+    // Quiet from the start, the connection hibernates at its first pong: its actor ends, its socket stays.
+    await ended(server, 'conn-1');
+    expect(server.connections.get('conn-1')?.hibernated).toBe(true);
+
+    const text = await scrape(port);
+
+    expect(value(text, 'statewire_connections', { state: 'hibernated' })).toBe(1);
+    expect(value(text, 'statewire_connections', { state: 'open' })).toBe(0);
+    expect(value(text, 'statewire_connections_closed_total', { code: '1000' })).toBeUndefined();
+  });
+
   it('keeps each server’s metrics in its own registry', async () => {
     const first = await startServer();
     const second = await startServer();

@@ -1,8 +1,10 @@
 import { AssertionError } from 'node:assert';
-import { emit, setup } from 'xstate';
+import { assign, emit, setup } from 'xstate';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { echoMachine } from '../../machines/protocols/echo.machine';
-import type { ProtocolActorInput, ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
+import { createMemoryBroker } from '../../src/broker/memory.broker';
+import { isHibernation, type Hibernation, type ProtocolActorInput, type ProtocolEmitted, type ProtocolInput } from '../../src/protocol/events';
+import { builtinProtocols } from '../../src/protocols';
 import { createTestConnection } from '../../src/testing';
 import { scriptedProtocol } from '../machines/fakes';
 
@@ -17,6 +19,24 @@ const inputEcho = setup({
 });
 
 const OPEN = { open: { heartbeat: 'idle', flow: 'flowing', protocol: 'running' } };
+
+/** A protocol that greets as it starts and numbers the messages it answers: what it had counted shows whether it was resumed. */
+const numbering = setup({
+  types: { events: {} as ProtocolInput, emitted: {} as ProtocolEmitted, context: {} as { count: number } },
+}).createMachine({
+  context: { count: 0 },
+  entry: emit({ type: 'send', messages: ['hello'] }),
+  on: {
+    'socket.messages': {
+      actions: [
+        assign({ count: ({ context, event }) => context.count + event.messages.length }),
+        emit(({ context }) => ({ type: 'send' as const, messages: [`#${context.count}`] })),
+      ],
+    },
+  },
+});
+
+const HEARTBEAT = 1_000;
 
 describe('createTestConnection', () => {
   describe('#send and #expectSent', () => {
@@ -343,5 +363,175 @@ describe('createTestConnection', () => {
     expect(conn.protocolState()).toBe('some');
     conn.sendBinary();
     conn.expectClosed(1003, 'protocol accepts text frames only');
+  });
+
+  describe('hibernation (hibernate: true)', () => {
+    const hibernating = { hibernate: true, heartbeatInterval: HEARTBEAT, pongTimeout: 300 };
+
+    it('does not hibernate after a heartbeat period with traffic, and does after a quiet one', () => {
+      const conn = createTestConnection(echoMachine, hibernating);
+      conn.send('hi');
+      conn.expectSent('Echo: hi');
+      conn.advance(HEARTBEAT);
+      expect(conn.pings()).toBe(1);
+      expect(conn.hibernated()).toBe(false);
+      expect(conn.state()).toEqual(OPEN);
+      conn.advance(HEARTBEAT);
+      expect(conn.pings()).toBe(2);
+      expect(conn.hibernated()).toBe(true);
+      expect(conn.state()).toBe('hibernated');
+      expect(conn.actor.getSnapshot().status).toBe('done');
+      expect(isHibernation(conn.actor.getSnapshot().output)).toBe(true);
+      expect(conn.record()).toBeUndefined();
+    });
+
+    it('sends no pings while hibernated', () => {
+      const conn = createTestConnection(echoMachine, hibernating);
+      conn.advance(HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      conn.advance(10 * HEARTBEAT);
+      expect(conn.pings()).toBe(1);
+    });
+
+    it('wakes with the next message: a fresh actor, open at once, answers it', () => {
+      const conn = createTestConnection(echoMachine, hibernating);
+      conn.send('hi');
+      conn.advance(2 * HEARTBEAT);
+      const asleep = conn.actor;
+      expect(conn.hibernated()).toBe(true);
+      conn.expectSent('Echo: hi');
+      conn.send('again');
+      conn.expectSent('Echo: again');
+      expect(conn.hibernated()).toBe(false);
+      expect(conn.actor).not.toBe(asleep);
+      expect(conn.actor.getSnapshot().status).toBe('active');
+      expect(conn.state()).toEqual(OPEN);
+      // Woken, not reopened: the socket was upgraded once.
+      expect(conn.commands().filter((c) => c.type === 'socket.upgrade')).toHaveLength(1);
+    });
+
+    it('resumes its protocol where it was, without running its entry actions again', () => {
+      const conn = createTestConnection(numbering, hibernating);
+      conn.send(['a', 'b']);
+      conn.expectSent('hello', '#2');
+      conn.advance(2 * HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      conn.send('c');
+      conn.expectSent('#3');
+    });
+
+    it('hibernates again after waking, once quiet for a whole heartbeat period', () => {
+      const conn = createTestConnection(numbering, hibernating);
+      conn.advance(2 * HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      const first = conn.actor;
+      conn.send('a');
+      const woken = conn.actor;
+      expect(woken).not.toBe(first);
+      conn.advance(HEARTBEAT);
+      expect(conn.hibernated()).toBe(false);
+      conn.advance(HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      expect(conn.actor).toBe(woken);
+      conn.send('b');
+      conn.expectSent('hello', '#1', '#2');
+    });
+
+    it('starts a lazy protocol that had not started yet with the first message after waking', () => {
+      const conn = createTestConnection(builtinProtocols.echo, hibernating);
+      conn.advance(HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      expect(conn.actor.getSnapshot().output).toMatchObject({ hibernated: true, protocol: null });
+      conn.send('first');
+      conn.expectSent('Echo: first');
+    });
+
+    it('keeps the identity authenticate returned', () => {
+      const conn = createTestConnection(inputEcho, { ...hibernating, identity: { user: 'ada' }, id: 'conn-7' });
+      conn.advance(2 * HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      conn.send('who');
+      expect(conn.actor.getSnapshot().context.identity).toEqual({ user: 'ada' });
+      conn.expectSent('conn-7 {"user":"ada"}');
+    });
+
+    it('lets the client say whether it was quiet: pong(false) keeps it awake, pong(true) hibernates it', () => {
+      const conn = createTestConnection(echoMachine, { ...hibernating, autoPong: false });
+      conn.advance(HEARTBEAT);
+      conn.pong(false);
+      expect(conn.hibernated()).toBe(false);
+      conn.advance(HEARTBEAT);
+      conn.pong(true);
+      expect(conn.hibernated()).toBe(true);
+    });
+
+    it('does not hibernate by default (hibernate: false)', () => {
+      const conn = createTestConnection(echoMachine, { heartbeatInterval: HEARTBEAT });
+      conn.advance(5 * HEARTBEAT);
+      expect(conn.pings()).toBe(5);
+      expect(conn.hibernated()).toBe(false);
+      expect(conn.state()).toEqual(OPEN);
+    });
+
+    it('does not hibernate while the protocol has a delayed event pending', () => {
+      const timed = setup({ types: { events: {} as ProtocolInput } }).createMachine({
+        initial: 'waiting',
+        states: { waiting: { after: { 10_000: 'done' } }, done: {} },
+      });
+      const conn = createTestConnection(timed, hibernating);
+      conn.advance(HEARTBEAT);
+      expect(conn.hibernated()).toBe(false);
+      conn.advance(10_000);
+      expect(conn.hibernated()).toBe(true);
+    });
+
+    it('keeps its topic subscriptions: a message published on a shared broker reaches it without waking it', () => {
+      const broker = createMemoryBroker();
+      const alice = createTestConnection(builtinProtocols.topics, { ...hibernating, broker, id: 'alice' });
+      const bob = createTestConnection(builtinProtocols.topics, { broker, id: 'bob' });
+      alice.sendJson({ type: 'subscribe', topic: 'room:1', ref: 'a' });
+      bob.sendJson({ type: 'subscribe', topic: 'room:1', ref: 'b' });
+      alice.expectSent({ type: 'reply', ref: 'a', status: 'ok' });
+      alice.advance(2 * HEARTBEAT);
+      expect(alice.hibernated()).toBe(true);
+      const asleep = alice.actor;
+
+      bob.sendJson({ type: 'publish', topic: 'room:1', payload: 'hi', ref: 'p' });
+
+      alice.expectSent({ type: 'message', topic: 'room:1', payload: 'hi' });
+      expect(alice.hibernated()).toBe(true);
+      expect(alice.actor).toBe(asleep);
+      expect(broker.subscribers('room:1')).toBe(2);
+      // Woken, its protocol still knows the topic: leaving it succeeds, and the subscription goes.
+      alice.sendJson({ type: 'unsubscribe', topic: 'room:1', ref: 'u' });
+      alice.expectSent({ type: 'reply', ref: 'u', status: 'ok' });
+      expect(broker.subscribers('room:1')).toBe(1);
+    });
+
+    it('closes with 1001 on a shutdown while hibernated', () => {
+      const conn = createTestConnection(echoMachine, hibernating);
+      conn.advance(HEARTBEAT);
+      expect(conn.hibernated()).toBe(true);
+      conn.shutdown();
+      expect(conn.hibernated()).toBe(false);
+      conn.expectClosed(1001, 'server shutting down');
+      expect(conn.state()).toBe('closed');
+      expect(conn.record()).toMatchObject({ code: 1001, clean: true });
+    });
+
+    it('starts as a connection waking from hibernation with resume: open at once, its protocol resumed', () => {
+      const first = createTestConnection(numbering, hibernating);
+      first.send('a');
+      first.advance(2 * HEARTBEAT);
+      const hibernation = first.actor.getSnapshot().output as Hibernation;
+      expect(hibernation).toMatchObject({ id: 'test-1', hibernated: true, identity: null });
+
+      const conn = createTestConnection(numbering, { resume: hibernation, open: false });
+      expect(conn.state()).toEqual(OPEN);
+      // Open without an upgrade (open: false would hold a fresh connection in upgrading).
+      expect(conn.commands().map((c) => c.type)).toEqual(['socket.protocol']);
+      conn.send('b');
+      conn.expectSent('#2');
+    });
   });
 });
