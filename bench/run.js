@@ -64,14 +64,14 @@ function config(quick) {
         reps: 1,
         throughput: { connections: 50, window: 16, warmupMs: 500, durationMs: 2000 },
         latency: { connections: 50, rate: 5000, warmupMs: 300, durationMs: 2000 },
-        memory: { connections: 2000, concurrency: 200, settleMs: 500, openTimeoutMs: 15000 },
+        memory: { connections: 2000, concurrency: 200, settleMs: 2000, openTimeoutMs: 15000 },
         handshakes: { concurrency: 50, warmupMs: 500, durationMs: 1500 },
       }
     : {
         reps: 3,
         throughput: { connections: 50, window: 16, warmupMs: 1000, durationMs: 5000 },
         latency: { connections: 50, rate: 5000, warmupMs: 500, durationMs: 5000 },
-        memory: { connections: 10000, concurrency: 200, settleMs: 1000, openTimeoutMs: 30000 },
+        memory: { connections: 10000, concurrency: 200, settleMs: 2000, openTimeoutMs: 30000 },
         handshakes: { concurrency: 50, warmupMs: 1000, durationMs: 3000 },
       };
 }
@@ -345,6 +345,8 @@ function derive(name, result, marks) {
       rssKBPerConn: (b.rss - a.rss) / n / 1024,
       heapKBPerConn: (b.heapUsed - a.heapUsed) / n / 1024,
       failed: result.failed,
+      // statewire: connections hibernating when the figures were read.
+      ...(b.hibernated === undefined ? {} : { hibernated: b.hibernated }),
     };
   }
   if (name === 'handshakes') {
@@ -558,7 +560,7 @@ function brief(sc, f) {
     case 'latency':
       return `p50 ${fmtNum(f.p50, 0)} us, p99 ${fmtNum(f.p99, 0)} us, p99.9 ${fmtNum(f.p999, 0)} us at ${fmtNum(f.achievedRate, 0)} msgs/s`;
     case 'memory':
-      return `${fmtNum(f.rssKBPerConn, 1)} KB RSS, ${fmtNum(f.heapKBPerConn, 1)} KB heap per conn (${f.connections} conns)`;
+      return `${fmtNum(f.rssKBPerConn, 1)} KB RSS, ${fmtNum(f.heapKBPerConn, 1)} KB heap per conn (${f.connections} conns${f.hibernated === undefined ? '' : `, ${f.hibernated} hibernating`})`;
     case 'handshakes':
       return `${fmtNum(f.perSec, 0)} handshakes/s, ${fmtNum(f.cpuPerHandshakeUs, 0)} us server cpu/handshake, server cpu ${pct(f.serverCpu)}, loadgen cpu ${pct(f.loadgenCpu)}`;
     default:

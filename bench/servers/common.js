@@ -1,14 +1,15 @@
 'use strict';
 // Shared IPC plumbing for the benchmark servers. Each server process:
 //   - sends {ready: true, port} once listening,
-//   - answers {cmd: 'stats', id?, gc?} with {id, rss, heapUsed, cpuUser, cpuSystem, t},
+//   - answers {cmd: 'stats', id?, gc?} with {id, rss, heapUsed, cpuUser, cpuSystem, t, ...extra()},
 //     where cpu* are process.cpuUsage() microseconds and t is process.hrtime in ms
 //     (CLOCK_MONOTONIC, comparable across processes on the same machine),
 //   - answers {cmd: 'stop'} by closing (bounded to 3 s) and exiting,
 //   - reports server-level errors (e.g. EMFILE on accept) as {serverError: code},
 //   - exits when the parent goes away.
 
-function setup(stop) {
+// `extra` adds server-specific figures to every stats answer (statewire: how many connections hibernate).
+function setup(stop, extra = () => ({})) {
   process.on('message', (m) => {
     if (!m || typeof m !== 'object') return;
     if (m.cmd === 'stats') {
@@ -31,6 +32,7 @@ function setup(stop) {
         cpuUser: cpu.user,
         cpuSystem: cpu.system,
         t: Number(process.hrtime.bigint()) / 1e6,
+        ...extra(),
       });
     } else if (m.cmd === 'stop') {
       const timer = setTimeout(() => process.exit(0), 3000);

@@ -11,6 +11,10 @@ async function main() {
     path: '/ws',
     protocol: 'echo',
     logLevel: 'silent',
+    // A 1 s heartbeat instead of the default 25 s: an idle connection hibernates at the first pong after a quiet
+    // heartbeat period, so the memory scenario's idle connections reach that state within the run. Busy connections
+    // (throughput, latency) are never quiet; a handshake's connection never lives to see a ping.
+    heartbeatInterval: Number(process.env.STATEWIRE_HEARTBEAT_MS || 1000),
     // STATEWIRE_INSPECTOR=1 measures the inspector switched on with nobody watching.
     inspector: process.env.STATEWIRE_INSPECTOR === '1',
   });
@@ -21,7 +25,14 @@ async function main() {
       /* not an emitter we can listen on */
     }
   }
-  setup(() => server.close());
+  setup(
+    () => server.close(),
+    () => {
+      let hibernated = 0;
+      for (const connection of server.connections.values()) if (connection.hibernated) hibernated++;
+      return { hibernated };
+    },
+  );
   const addr = await server.listen();
   send({ ready: true, port: addr.port });
 }
