@@ -1,7 +1,4 @@
 import { assertEvent, assign, fromCallback, sendTo, setup } from 'xstate';
-import type { AnyActorRef, DoneActorEvent, ErrorActorEvent } from 'xstate';
-import { CloseCode } from '../src/protocol/close-codes';
-import { emptyCounters, isHibernation } from '../src/protocol/events';
 import type {
   CloseRecord,
   ConnectionsCommand,
@@ -42,8 +39,6 @@ function notProvided<TEvent extends { type: string }, TInput = void>(name: strin
   });
 }
 
-type ConnectionEnd = DoneActorEvent<CloseRecord> | ErrorActorEvent;
-
 /**
  * The supervisor: `starting -> listening -> draining -> stopped`; past the
  * drain deadline it passes through `terminating`, where the connections still
@@ -65,7 +60,7 @@ export const supervisorMachine = setup({
   actors: {
     listener: notProvided<ListenerCommand>('listener'),
     signals: notProvided<{ type: string }>('signals'),
-    connections: notProvided<ConnectionsCommand, { supervisor: AnyActorRef }>('connections'),
+    connections: notProvided<ConnectionsCommand>('connections'),
   },
   delays: {
     drainTimeout: 10_000,
@@ -73,11 +68,6 @@ export const supervisorMachine = setup({
     terminateTimeout: 1_000,
   },
   guards: {
-    // A connection that hibernates completes too, but it has not ended: its socket is still open.
-    isConnectionEnd: ({ event }) => {
-      const end = event as unknown as ConnectionEnd;
-      return end.actorId.startsWith(CONNECTION_ID_PREFIX) && !('output' in end && isHibernation(end.output));
-    },
     hasNoActiveConnections: ({ context }) => context.active === 0,
   },
   actions: {
@@ -98,12 +88,8 @@ export const supervisorMachine = setup({
     }),
     countEnded: assign(({ context }) => ({ active: context.active - 1 })),
     recordDrained: assign(({ context, event }) => {
-      const end = event as unknown as ConnectionEnd;
-      const record: CloseRecord =
-        'output' in end
-          ? end.output
-          : { id: end.actorId, code: CloseCode.InternalError, reason: String(end.error), clean: false, ...emptyCounters() };
-      return { drained: { record, previous: context.drained } };
+      assertEvent(event, 'connection.ended');
+      return { drained: { record: event.record, previous: context.drained } };
     }),
     stopAccepting: sendTo('listener', { type: 'listener.drain' } satisfies ListenerCommand),
     shutdownConnections: sendTo('connections', { type: 'connections.shutdown' } satisfies ConnectionsCommand),
@@ -125,7 +111,7 @@ export const supervisorMachine = setup({
   invoke: [
     { id: 'listener', src: 'listener' },
     { id: 'signals', src: 'signals' },
-    { id: 'connections', src: 'connections', input: ({ self }) => ({ supervisor: self }) },
+    { id: 'connections', src: 'connections' },
   ],
   initial: 'starting',
   states: {
@@ -140,8 +126,7 @@ export const supervisorMachine = setup({
     listening: {
       on: {
         'listener.connection': { actions: ['countAccepted', 'spawnConnection'] },
-        'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: 'countEnded' },
-        'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: 'countEnded' },
+        'connection.ended': { actions: 'countEnded' },
         signal: 'draining',
         'server.close': 'draining',
       },
@@ -153,8 +138,7 @@ export const supervisorMachine = setup({
         drainTimeout: { target: 'terminating', actions: 'recordTerminated' },
       },
       on: {
-        'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
-        'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
+        'connection.ended': { actions: ['countEnded', 'recordDrained'] },
         signal: { target: 'stopped', actions: ['markForced', 'recordTerminated'] },
       },
     },
@@ -163,8 +147,7 @@ export const supervisorMachine = setup({
       always: { guard: 'hasNoActiveConnections', target: 'stopped' },
       after: { terminateTimeout: 'stopped' },
       on: {
-        'xstate.done.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
-        'xstate.error.actor.*': { guard: 'isConnectionEnd', actions: ['countEnded', 'recordDrained'] },
+        'connection.ended': { actions: ['countEnded', 'recordDrained'] },
         signal: { target: 'stopped', actions: 'markForced' },
       },
     },

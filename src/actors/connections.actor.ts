@@ -9,6 +9,7 @@ import {
   type ConnectionOutput,
   type ConnectionsCommand,
   type Hibernation,
+  type SupervisorEvent,
 } from '../protocol/events';
 import type { ConnectionSocket, SocketBridgeFactory } from './socket.bridge';
 
@@ -20,10 +21,6 @@ export interface ConnectionKind {
   socket?: SocketBridgeFactory;
 }
 
-export interface ConnectionPoolInput {
-  /** The actor the connections report to: their completion and errors reach it as `xstate.done.actor.<id>` and `xstate.error.actor.<id>`. */
-  supervisor: AnyActorRef;
-}
 
 /** Lifecycle hooks (logs, metrics, the inspector); never called per message. */
 export interface ConnectionPoolHooks {
@@ -45,9 +42,14 @@ interface Held {
 
 /**
  * Starts and holds the connection actors the supervisor decides to accept.
- * Each is created with the supervisor as its parent, so the supervisor
- * observes its end exactly as it would a spawned child's, and inspection sees
- * it in the supervisor's system. The pool, not the supervisor's snapshot,
+ * Each is created with the pool as its parent, so it belongs to the
+ * supervisor's system (inspection sees it there; `system.get(id)` finds it),
+ * and the pool tells the supervisor of each connection's end with one event
+ * type, `connection.ended`, carrying its close record. (The parent receives
+ * `xstate.done.actor.<id>`, a different event type per connection: XState
+ * memoises a machine's transition candidates per event type and state node
+ * for ever, so a machine as the parent kept about 300 bytes for every
+ * connection that had ever ended.) The pool, not the supervisor's snapshot,
  * holds the references: XState copies a snapshot's `children` on every spawn
  * and stop, which made accepting a connection O(open connections).
  *
@@ -56,7 +58,7 @@ interface Held {
  * its resume data, and the first event the bridge reports for it (a message,
  * the close, a failure, an unanswered heartbeat) or the server sends it
  * (shutdown) starts a fresh actor with `input.resume`, which goes straight
- * to `open`, and hands it that event.
+ * to `open`, and hands it that event. The supervisor never hears of it.
  */
 export function createConnectionPool(
   /** How to start the connections of each protocol, by name; or one kind for every protocol. */
@@ -65,7 +67,9 @@ export function createConnectionPool(
   common: { authenticate?: boolean; maxRestarts?: number; maxTopics?: number } = {},
   hooks: ConnectionPoolHooks = {},
 ) {
-  return fromCallback<ConnectionsCommand, ConnectionPoolInput>(({ input, receive }) => {
+  // Besides the supervisor's commands it receives its connection actors' done and error events, which it ignores:
+  // it observes each actor instead.
+  return fromCallback<ConnectionsCommand, void>(({ receive, self, sendBack }) => {
     const held = new Map<string, Held>();
     const send = (connection: Held, event: ConnectionEvent): void => {
       if (connection.actor === null) wake(connection);
@@ -78,11 +82,12 @@ export function createConnectionPool(
       held.delete(connection.id);
       connection.socket?.dispose();
       hooks.onEnded?.(record);
+      sendBack({ type: 'connection.ended', record } satisfies SupervisorEvent);
     };
     const start = (connection: Held, resume: Hibernation | undefined): void => {
       const { id, kind, transport, socket } = connection;
       // The systemId makes the connection findable by id: `system.get('conn-1')`.
-      const actor = createActor(kind.logic, { id, systemId: id, parent: input.supervisor, input: { id, transport, socket, ...common, resume } });
+      const actor = createActor(kind.logic, { id, systemId: id, parent: self, input: { id, transport, socket, ...common, resume } });
       connection.actor = actor;
       actor.subscribe({
         complete: () => {

@@ -175,6 +175,8 @@ export type ListenerCommand = { type: 'listener.drain' };
 
 export type SupervisorEvent =
   | ListenerEvent
+  /** The connection pool: a connection has ended (closed, or its actor failed: code 1011), with its record. */
+  | { type: 'connection.ended'; record: CloseRecord }
   | { type: 'signal'; signal: string }
   | { type: 'server.close' };
 

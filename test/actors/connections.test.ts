@@ -1,4 +1,4 @@
-import { assign, createActor, createMachine, setup } from 'xstate';
+import { assign, createActor, setup } from 'xstate';
 import type { AnyActorRef } from 'xstate';
 import { createConnectionPool } from '../../src/actors/connections.actor';
 import type { ConnectionSocket } from '../../src/actors/socket.bridge';
@@ -106,16 +106,20 @@ function bridges() {
 function startPool(logic: typeof connection | typeof sleeper = connection) {
   const { made, factory } = bridges();
   const ended: CloseRecord[] = [];
-  // As the real supervisor does, it takes note of a connection's failure (unhandled, it would fail the supervisor too).
-  const supervisor = createActor(createMachine({ on: { 'xstate.error.actor.*': {} } })).start();
-  const pool = createActor(createConnectionPool({ logic, socket: factory }, {}, { onEnded: (record) => ended.push(record) }), {
-    input: { supervisor },
-  }).start();
+  // What the supervisor is told: one `connection.ended` per connection that ended, whatever its id.
+  const told: { type: string; record: CloseRecord }[] = [];
+  const supervisor = createActor(
+    setup({ actors: { connections: createConnectionPool({ logic, socket: factory }, {}, { onEnded: (record) => ended.push(record) }) } }).createMachine({
+      invoke: { id: 'connections', src: 'connections' },
+      on: { '*': { actions: ({ event }) => void told.push(event as (typeof told)[number]) } },
+    }),
+  ).start();
+  const pool = supervisor.getSnapshot().children.connections!;
   const spawn = (id: string) => {
     pool.send({ type: 'connections.spawn', id, transport: `transport of ${id}`, protocol: 'any' });
     return supervisor.system.get(id) as AnyActorRef;
   };
-  return { made, ended, spawn, supervisor, pool };
+  return { made, ended, told, spawn, supervisor, pool };
 }
 
 describe('connection pool', () => {
@@ -141,6 +145,23 @@ describe('connection pool', () => {
     made[0].report({ type: 'socket.closed', code: 1000, reason: '', counters: emptyCounters() });
     expect(made[0].disposed).toBe(1);
     expect(ended.map((record) => record.id)).toEqual(['conn-1']);
+  });
+
+  it('tells the supervisor of every end with one event type, the record in it (a type per connection id would grow XState caches for ever)', () => {
+    const { made, told, spawn } = startPool();
+    spawn('conn-1');
+    spawn('conn-2').send({ type: 'fail' });
+    made[0].report({ type: 'socket.closed', code: 1000, reason: 'bye', counters: emptyCounters() });
+    expect(told.map((event) => event.type)).toEqual(['connection.ended', 'connection.ended']);
+    expect(told.map(({ record }) => [record.id, record.code])).toEqual([
+      ['conn-2', 1011],
+      ['conn-1', 1000],
+    ]);
+  });
+
+  it('makes itself the parent of its connections, so their own done and error events never reach the supervisor', () => {
+    const { spawn, pool } = startPool();
+    expect((spawn('conn-1') as unknown as { _parent: unknown })._parent).toBe(pool);
   });
 
   it('disposes of the bridge of a connection that fails, and records the failure as 1011', () => {

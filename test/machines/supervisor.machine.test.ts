@@ -191,7 +191,7 @@ describe('supervisor machine', () => {
   });
 
   describe('a connection that hibernates', () => {
-    it('still counts as active: its actor completed with a hibernation, not a close record', () => {
+    it('still counts as active: its actor completed with a hibernation, and the pool tells the supervisor nothing', () => {
       const { actor, ready, connect, connection } = start();
       ready();
       connect();
@@ -201,12 +201,12 @@ describe('supervisor machine', () => {
       expect(actor.getSnapshot().context.active).toBe(2);
     });
 
-    it('counts as ended once woken and closed: a close record decrements active', () => {
+    it('counts as ended once it has closed: its connection.ended decrements active', () => {
       const { actor, ready, connect, connection } = start();
       ready();
       connect();
       connection('conn-1')!.send({ type: 'hibernate' });
-      actor.send({ type: 'xstate.done.actor.conn-1', actorId: 'conn-1', output: { id: 'conn-1', code: 1000, reason: '', clean: true, ...emptyCounters() } } as never);
+      actor.send({ type: 'connection.ended', record: { id: 'conn-1', code: 1000, reason: '', clean: true, ...emptyCounters() } });
       expect(actor.getSnapshot().context.active).toBe(0);
     });
 
@@ -218,7 +218,7 @@ describe('supervisor machine', () => {
       connection('conn-1')!.send({ type: 'hibernate' });
       expect(actor.getSnapshot().value).toBe('draining');
       expect(actor.getSnapshot().context.active).toBe(1);
-      actor.send({ type: 'xstate.done.actor.conn-1', actorId: 'conn-1', output: { id: 'conn-1', code: 1001, reason: '', clean: true, ...emptyCounters() } } as never);
+      actor.send({ type: 'connection.ended', record: { id: 'conn-1', code: 1001, reason: '', clean: true, ...emptyCounters() } });
       expect(actor.getSnapshot().status).toBe('done');
       expect(actor.getSnapshot().output!.drained.map((r) => [r.id, r.code])).toEqual([['conn-1', 1001]]);
     });

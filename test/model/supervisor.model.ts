@@ -1,5 +1,5 @@
 import { assign, createActor, fromCallback, setup } from 'xstate';
-import type { AnyActorRef, AnyMachineSnapshot, AnyStateMachine, EventObject, InspectionEvent, SnapshotFrom } from 'xstate';
+import type { AnyActorRef, AnyMachineSnapshot, AnyStateMachine, InspectionEvent, SnapshotFrom } from 'xstate';
 import { drainedRecords, supervisorMachine, type DrainedList } from '../../machines/supervisor.machine';
 import { createConnectionPool } from '../../src/actors/connections.actor';
 import { CloseCode } from '../../src/protocol/close-codes';
@@ -88,16 +88,16 @@ function start(inspect: (event: InspectionEvent) => void): Impl {
   };
 }
 
-/** The model's event for the end of its oldest open connection (the one the implementation ends). */
-function connectionEnd(kind: 'done' | 'error') {
-  return (s: AnyMachineSnapshot): EventObject[] => {
-    const { spawned, active } = s.context as { spawned: number; active: number };
-    if (active === 0) return [];
-    const id = `conn-${spawned - active + 1}`;
-    const output: CloseRecord = { id, code: CloseCode.Normal, reason: '', clean: true, ...emptyCounters() };
-    const event = kind === 'done' ? { type: `xstate.done.actor.${id}`, actorId: id, output } : { type: `xstate.error.actor.${id}`, actorId: id, error: new Error('connection bug') };
-    return [event];
-  };
+/** The model's events for the end of its oldest open connection (the one the implementation ends): closed by its peer, or failed (1011). */
+function connectionEnds(s: AnyMachineSnapshot): SupervisorEvent[] {
+  const { spawned, active } = s.context as { spawned: number; active: number };
+  if (active === 0) return [];
+  const id = `conn-${spawned - active + 1}`;
+  const record = (code: number, clean: boolean): CloseRecord => ({ id, code, reason: '', clean, ...emptyCounters() });
+  return [
+    { type: 'connection.ended', record: record(CloseCode.Normal, true) },
+    { type: 'connection.ended', record: record(CloseCode.InternalError, false) },
+  ];
 }
 
 type SupervisorSnapshot = SnapshotFrom<typeof supervisorMachine>;
@@ -129,8 +129,7 @@ export const supervisorSpec: ModelSpec<Impl> = {
     'listener.failed': () => [{ type: 'listener.failed', message: 'EADDRINUSE' }],
     'listener.connection': (s) => (s.context.spawned < MAX_CONNECTIONS ? [{ type: 'listener.connection', transport: null }] : []),
     signal: () => [{ type: 'signal', signal: 'SIGINT' }],
-    'xstate.done.actor.*': connectionEnd('done'),
-    'xstate.error.actor.*': connectionEnd('error'),
+    'connection.ended': connectionEnds,
   },
   exec: {
     'listener.ready': (impl, event) => impl.listener(event as SupervisorEvent),
@@ -138,8 +137,9 @@ export const supervisorSpec: ModelSpec<Impl> = {
     'listener.connection': (impl, event) => impl.listener(event as SupervisorEvent),
     signal: (impl) => impl.signal(),
     'server.close': (impl) => impl.actor.send({ type: 'server.close' }),
-    'xstate.done.actor.*': (impl) => impl.live()[0].send({ type: 'peer.close' }),
-    'xstate.error.actor.*': (impl) => impl.live()[0].send({ type: 'fail' }),
+    // The pool tells the supervisor: the connection's peer closes, or the connection actor fails (the pool records 1011).
+    'connection.ended': (impl, event) =>
+      impl.live()[0].send({ type: (event as Extract<SupervisorEvent, { type: 'connection.ended' }>).record.code === CloseCode.InternalError ? 'fail' : 'peer.close' }),
   },
   abstract: (s) => observable(s as SupervisorSnapshot),
   start,
