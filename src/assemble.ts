@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { connectionMachine } from '../machines/connection.machine';
 import type { ConnectionKind } from './actors/connections.actor';
 import type { Admission, UpgradeTransport } from './actors/listener.actor';
+import { clientEventTypes } from './actors/codec';
 import { canPersist, resumable } from './actors/hibernation';
 import { BridgedWebSocket, createSocketBridge, type LiveConnection } from './actors/socket.bridge';
 import type { Broker } from './broker/broker';
@@ -73,6 +74,7 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
       registry: parts.registry,
       broker: parts.broker,
       badFrameTolerance: o.badFrameTolerance,
+      clientTypes: clientEventTypes(protocol.machine),
       heartbeatInterval: o.heartbeatInterval,
       pongTimeout: o.pongTimeout,
     });

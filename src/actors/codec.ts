@@ -18,8 +18,40 @@ export interface DecodeError {
   message: string;
 }
 
-/** Decodes one json frame into the protocol's event, or says why it cannot. */
-export function decodeJson(text: string): ClientEvent | DecodeError {
+/** The event type a json message of a type the protocol names no transition for arrives as (the message is intact). */
+export const UNNAMED_CLIENT_TYPE = 'client.*';
+
+/**
+ * The `client.<type>` event types a protocol machine names in its
+ * transitions, or null for logic that is not a state machine.
+ *
+ * A message of any other type reaches the protocol as `client.*` (a
+ * `client.*` or `*` transition catches it; `event.message.type` is the
+ * client's): XState memoises the transitions each state node selects per
+ * event type, for the life of the machine, in every process that runs it, so
+ * a type chosen by the client would let any client grow the server's memory
+ * by about 440 bytes per distinct type it sends.
+ */
+export function clientEventTypes(logic: unknown): ReadonlySet<string> | null {
+  const root = (logic as { root?: TransitionSource } | null)?.root;
+  if (root === undefined) return null;
+  const types = new Set<string>();
+  const visit = (node: TransitionSource): void => {
+    for (const type of node.transitions.keys()) if (type.startsWith('client.') && !type.endsWith('*')) types.add(type);
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(root);
+  return types;
+}
+
+/** The part of an XState state node that `clientEventTypes` reads. */
+interface TransitionSource {
+  transitions: ReadonlyMap<string, unknown>;
+  states: Record<string, TransitionSource>;
+}
+
+/** Decodes one json frame into the protocol's event, or says why it cannot; `named`: see `clientEventTypes`. */
+export function decodeJson(text: string, named: ReadonlySet<string> | null = null): ClientEvent | DecodeError {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -33,7 +65,8 @@ export function decodeJson(text: string): ClientEvent | DecodeError {
   if (typeof message.type !== 'string' || message.type === '') {
     return { code: 'bad_message', message: 'a message needs a non-empty string "type"' };
   }
-  return { type: `client.${message.type}`, message } as ClientEvent;
+  const type = `client.${message.type}`;
+  return { type: named === null || named.has(type) ? type : UNNAMED_CLIENT_TYPE, message } as ClientEvent;
 }
 
 /** The error frame a client gets: `{"type":"error","code":...,"message":...}`. */
@@ -63,11 +96,11 @@ export interface JsonDelivery {
  * across batches: each bad one within `tolerance` gets an error frame, the
  * next closes the connection with 1008 (policy).
  */
-export function createJsonInbound(tolerance: number): (messages: readonly string[], to: JsonDelivery) => void {
+export function createJsonInbound(tolerance: number, named: ReadonlySet<string> | null = null): (messages: readonly string[], to: JsonDelivery) => void {
   let badFrames = 0;
   return (messages, to) => {
     for (let i = 0; i < messages.length && to.accepting(); i++) {
-      const decoded = decodeJson(messages[i]);
+      const decoded = decodeJson(messages[i], named);
       if ('type' in decoded) {
         badFrames = 0;
         to.event(decoded);

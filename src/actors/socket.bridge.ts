@@ -37,6 +37,8 @@ export interface SocketBridgeOptions {
   broker: Broker;
   /** json: bad frames tolerated in a row before closing with 1008. */
   badFrameTolerance: number;
+  /** json: the `client.<type>` events the protocol names (`clientEventTypes`); other types arrive as `client.*`. Default: every type as it is. */
+  clientTypes?: ReadonlySet<string> | null;
   /** A hibernated connection's heartbeat, kept by its bridge: ping every `heartbeatInterval`, wake it unresponsive after `pongTimeout`. */
   heartbeatInterval?: number;
   pongTimeout?: number;
@@ -396,7 +398,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
 
   /** json decoding, with where decoded messages go. */
   private jsonInbound(): (messages: readonly string[]) => void {
-    const inbound = createJsonInbound(this.shared.badFrameTolerance);
+    const inbound = createJsonInbound(this.shared.badFrameTolerance, this.shared.clientTypes ?? null);
     const to: JsonDelivery = {
       accepting: () => this.accepting,
       // `protocol` is read each time: a crash restarts it mid-batch.

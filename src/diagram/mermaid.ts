@@ -173,6 +173,8 @@ function guardName(guard: unknown, nested = false): string {
     const joined = parts.join(` ${fn.name} `);
     if (fn.name === 'and' || fn.name === 'or') return nested ? `(${joined})` : joined;
   }
+  // `stateIn('#machine.a.b')` reads `in a.b`; a state value object as JSON.
+  if (typeof guard === 'function' && typeof fn.stateValue === 'string') return `in ${fn.stateValue.replace(/^#[^.]*\./, '')}`;
   if (typeof guard === 'function' && fn.stateValue !== undefined) return `in ${JSON.stringify(fn.stateValue)}`;
   return 'guard';
 }

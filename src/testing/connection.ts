@@ -2,7 +2,7 @@ import { deepStrictEqual, fail } from 'node:assert';
 import { createActor } from 'xstate';
 import type { Actor, AnyActorLogic, AnyActorRef, EventObject, InspectionEvent, Observer, StateValue } from 'xstate';
 import { connectionMachine, type AuthRejection } from '../../machines/connection.machine';
-import { DEFAULT_BAD_FRAME_TOLERANCE, type Codec } from '../actors/codec';
+import { clientEventTypes, DEFAULT_BAD_FRAME_TOLERANCE, type Codec } from '../actors/codec';
 import type { Broker } from '../broker/broker';
 import { createMemoryBroker } from '../broker/memory.broker';
 import { DEFAULT_OUTBOX_LIMIT } from '../actors/outbox';
@@ -175,6 +175,7 @@ export function createTestConnection(protocol: TestProtocol, options: TestConnec
     protocolName,
     codec: options.codec ?? definition?.codec ?? 'text',
     badFrameTolerance: options.badFrameTolerance ?? DEFAULT_BAD_FRAME_TOLERANCE,
+    clientTypes: clientEventTypes(logic),
     broker: options.broker ?? createMemoryBroker(),
     outboxLimit: options.outboxLimit ?? DEFAULT_OUTBOX_LIMIT,
     outboxPolicy: { reliable: options.slowConsumer ?? 'close', volatile: options.slowConsumerVolatile ?? 'drop-newest' },

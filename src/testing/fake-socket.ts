@@ -12,6 +12,8 @@ export interface FakeSocketOptions {
   codec: Codec;
   /** json: bad frames tolerated in a row before the connection closes with 1008. */
   badFrameTolerance: number;
+  /** json: the `client.<type>` events the protocol names; other types arrive as `client.*`, as in the real bridge. */
+  clientTypes: ReadonlySet<string> | null;
   broker: Broker;
   /** Outbox limit in bytes (queued plus the client's unread bytes). */
   outboxLimit: number;
@@ -49,7 +51,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
   let id = '';
   let accepting = true;
   let closed = false;
-  const deliverJson = createJsonInbound(badFrameTolerance);
+  const deliverJson = createJsonInbound(badFrameTolerance, options.clientTypes);
   // A stalled client reads nothing: frames pile up in the socket's buffer (ws's bufferedAmount) until it resumes.
   let stalled = false;
   const unread: string[] = [];

@@ -81,4 +81,25 @@ describe('hostile input', () => {
     healthy.send('still here');
     expect(await reply).toEqual(['Echo: still here']);
   });
+
+  it('hands a json protocol the message types it does not name as one event type, so distinct types cannot grow XState caches', async () => {
+    const seen: string[] = [];
+    const inspect = (event: { type: string; actorRef: { id?: string }; event?: { type: string } }) => {
+      if (event.type === '@xstate.event' && event.actorRef.id === 'protocol' && event.event!.type.startsWith('client.')) seen.push(event.event!.type);
+    };
+    const { url } = await startServer({ protocol: 'topics', inspect: inspect as never });
+    const client = await connect(url);
+    const replies = received(client, 4);
+    for (const type of ['x1', 'x2', 'subscribe', 'x3']) client.send(JSON.stringify({ type, topic: 'room', ref: type }));
+    const parsed = (await replies).map((frame) => JSON.parse(frame) as { ref: string; code?: string; message?: string });
+    // The protocol still sees each message whole: it names the client's type in its answer.
+    expect(parsed.map((r) => [r.ref, r.code ?? 'ok'])).toEqual([
+      ['x1', 'unknown_type'],
+      ['x2', 'unknown_type'],
+      ['subscribe', 'ok'],
+      ['x3', 'unknown_type'],
+    ]);
+    expect(parsed[1].message).toBe('unknown message type "x2"');
+    expect(seen).toEqual(['client.*', 'client.*', 'client.subscribe', 'client.*']);
+  });
 });
