@@ -128,13 +128,12 @@ const FD_LIMIT = openFileLimit();
 const CORES = os.cpus().length;
 const PIN = TASKSET && CORES >= 2 ? { server: '0', load: '1' } : null;
 
-function startChild(script, cpu, nodeArgs = []) {
+function startChild(script, cpu, nodeArgs = [], env = {}) {
   const args = [...nodeArgs, script];
   const stdio = ['ignore', 2, 2, 'ipc']; // children's stdout goes to our stderr: stdout is the table
+  const options = { stdio, cwd: ROOT, env: { ...process.env, ...env } };
   const child =
-    PIN && cpu !== undefined
-      ? spawn(TASKSET, ['-c', cpu, process.execPath, ...args], { stdio, cwd: ROOT })
-      : spawn(process.execPath, args, { stdio, cwd: ROOT });
+    PIN && cpu !== undefined ? spawn(TASKSET, ['-c', cpu, process.execPath, ...args], options) : spawn(process.execPath, args, options);
   children.add(child);
   child.exited = false;
   child.on('exit', (code, signal) => {
@@ -207,13 +206,15 @@ function waitFor(child, pred, timeoutMs, what) {
 }
 
 class ServerProc {
-  constructor(name) {
+  constructor(name, scenario) {
     this.name = name;
+    this.scenario = scenario;
     this.errors = {};
     this.seq = 0;
   }
   async start() {
-    this.child = startChild(path.join(__dirname, 'servers', `${this.name}.js`), PIN && PIN.server, ['--expose-gc']);
+    // Servers may configure themselves per scenario (statewire: its heartbeat in the memory scenario).
+    this.child = startChild(path.join(__dirname, 'servers', `${this.name}.js`), PIN && PIN.server, ['--expose-gc'], { BENCH_SCENARIO: this.scenario });
     this.child.on('message', (m) => {
       if (m && m.serverError) {
         this.errors[m.serverError] = (this.errors[m.serverError] || 0) + 1;
@@ -479,7 +480,7 @@ async function main() {
       for (const name of servers) {
         const record = records[name];
         const t0 = Date.now();
-        const srv = new ServerProc(name); // a fresh server process for every scenario
+        const srv = new ServerProc(name, sc); // a fresh server process for every scenario
         try {
           await srv.start();
           if (!load || load.child.exited) load = await new LoadProc().start();

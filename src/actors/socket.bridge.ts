@@ -17,6 +17,7 @@ import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
 import { wireProtocol, type Topics, type Unwire } from './protocol-wiring';
+import { SleepClock, type Sleeper } from './sleep-clock';
 
 export type { Codec };
 
@@ -138,11 +139,13 @@ interface Shared extends SocketBridgeOptions {
   outbox: OutboxOptions;
   heartbeatInterval: number;
   pongTimeout: number;
+  /** The heartbeats of the protocol's hibernated connections. */
+  sleep: SleepClock;
 }
 
-/** A hibernated connection's heartbeat tick: ping, or, if the last ping went unanswered, wake it unresponsive. */
-function sleepingHeartbeat(bridge: SocketBridge): void {
-  bridge.heartbeat();
+/** Hands a socket read's batch to the protocol, after the read (`process.nextTick`, with no closure per connection). */
+function deliverBatch(bridge: SocketBridge): void {
+  bridge.deliver();
 }
 
 /**
@@ -159,7 +162,7 @@ function sleepingHeartbeat(bridge: SocketBridge): void {
  * per-connection closures. It is also the outbox's sink, and what the
  * registry of live connections holds.
  */
-class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveConnection {
+class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveConnection, Sleeper {
   private ws: BridgedWebSocket | null = null;
   private protocol: AnyActorRef | null = null;
   // LiveConnection: what the registry shows of it while it is open.
@@ -174,15 +177,15 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   private unwire: Unwire | null = null;
   /** Anything read or written since the last pong: a connection quiet for a whole heartbeat period may hibernate. */
   private active = false;
-  /** While hibernating: the heartbeat's timer, the topics the protocol had joined, and whether a ping is unanswered. */
-  private sleep: NodeJS.Timeout | null = null;
+  /** While hibernating: the topics the protocol had joined, and whether a ping is unanswered; `sleepDue` is the sleep clock's. */
+  private asleep = false;
   private topics: Topics | null = null;
   private awaitingPong = false;
+  sleepDue = 0;
   /** json: decodes a batch and hands the protocol one event per message; null for text. */
   private readonly deliverJson: ((messages: readonly string[]) => void) | null;
-  private readonly deliverBatch = (): void => this.deliver();
-  // Before the upgrade completes, the raw socket's end is the connection's end.
-  private readonly onRawClose = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
+  // Before the upgrade completes, the raw socket's end is the connection's end (let go of once upgraded).
+  private onRawClose: (() => void) | null = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
 
   constructor(
     private readonly shared: Shared,
@@ -192,7 +195,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   ) {
     this.outbox = new Outbox(this, shared.outbox);
     this.deliverJson = shared.codec === 'json' ? this.jsonInbound() : null;
-    transport.socket.on('close', this.onRawClose);
+    transport.socket.on('close', this.onRawClose!);
   }
 
   // ---- the connection's commands
@@ -231,7 +234,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   }
 
   get hibernated(): boolean {
-    return this.sleep !== null;
+    return this.asleep;
   }
 
   hibernate(): void {
@@ -239,31 +242,32 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     this.unwire = null;
     this.protocol = null;
     this.awaitingPong = false;
+    this.asleep = true;
     // It hibernates as a pong arrives: the next ping is due a whole interval later, as it would have been.
-    this.sleep = setTimeout(sleepingHeartbeat, this.shared.heartbeatInterval, this);
+    this.shared.sleep.schedule(this, this.shared.heartbeatInterval);
   }
 
   wake(): void {
-    if (this.sleep !== null) clearTimeout(this.sleep);
-    this.sleep = null;
+    this.asleep = false;
+    this.shared.sleep.cancel(this);
   }
 
-  /** The hibernated connection's heartbeat (see `sleepingHeartbeat`). */
-  heartbeat(): void {
+  /** The hibernated connection's heartbeat: ping, or, if the last ping went unanswered, wake it unresponsive. */
+  onDue(): void {
     if (this.awaitingPong || this.ws?.readyState !== WebSocket.OPEN) {
       this.report({ type: 'socket.unresponsive' });
       return;
     }
     this.ws.ping();
     this.awaitingPong = true;
-    this.sleep = setTimeout(sleepingHeartbeat, this.shared.pongTimeout, this);
+    this.shared.sleep.schedule(this, this.shared.pongTimeout);
   }
 
   dispose(): void {
     this.wake();
     this.unwire?.();
     this.leaveTopics();
-    this.transport.socket.off('close', this.onRawClose);
+    if (this.onRawClose !== null) this.transport.socket.off('close', this.onRawClose);
     // Its socket's later events go nowhere (an error included: unheard, it would crash the process).
     if (this.ws !== null) this.ws.bridge = null;
     if (!this.closedSent) {
@@ -291,7 +295,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     transport.head = null;
     if (request === null || head === null) return;
     this.shared.wss.handleUpgrade(request, transport.socket, head, (upgraded) => {
-      transport.socket.off('close', this.onRawClose);
+      transport.socket.off('close', this.onRawClose!);
+      this.onRawClose = null;
       const ws = upgraded as BridgedWebSocket;
       ws.bridge = this;
       this.ws = ws;
@@ -317,12 +322,12 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       joined,
     );
     if (restarted) this.outbox.push(errorFrame('protocol_crash', `the ${this.shared.protocolName} protocol failed and was restarted`));
-    else if (this.batch !== null) queueMicrotask(this.deliverBatch);
+    else if (this.batch !== null) process.nextTick(deliverBatch, this);
   }
 
   // ---- inbound
 
-  private deliver(): void {
+  deliver(): void {
     // A lazy protocol not started yet: the batch waits for it (`socket.protocol` delivers it).
     const { batch, protocol } = this;
     if (batch === null || protocol === null) return;
@@ -359,18 +364,17 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       this.batch = [text];
       // The first message starts a lazy protocol (the connection answers with `socket.protocol` at once).
       if (this.protocol === null) this.report({ type: 'socket.data' });
-      queueMicrotask(this.deliverBatch);
+      process.nextTick(deliverBatch, this);
     } else {
       this.batch.push(text);
     }
   }
 
   onPong(): void {
-    if (this.sleep !== null) {
+    if (this.asleep) {
       // Hibernating: the bridge keeps the heartbeat, and a pong is no reason to wake.
       this.awaitingPong = false;
-      clearTimeout(this.sleep);
-      this.sleep = setTimeout(sleepingHeartbeat, this.shared.heartbeatInterval, this);
+      this.shared.sleep.schedule(this, this.shared.heartbeatInterval);
       return;
     }
     const quiet = !this.active && this.outbox.queued === 0;
@@ -450,6 +454,7 @@ export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFa
     ...options,
     heartbeatInterval: options.heartbeatInterval ?? 25_000,
     pongTimeout: options.pongTimeout ?? 10_000,
+    sleep: new SleepClock(),
     debug: options.logger.isLevelEnabled('debug'),
     // One options object for every outbox of the protocol; the callbacks find the connection through the sink.
     outbox: {

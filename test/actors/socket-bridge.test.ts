@@ -6,6 +6,7 @@ import type { OutboxSink } from '../../src/actors/outbox';
 import { BridgedWebSocket, createSocketBridge, type ConnectionSocket, type LiveConnection } from '../../src/actors/socket.bridge';
 import { createMemoryBroker } from '../../src/broker/memory.broker';
 import type { ConnectionEvent } from '../../src/protocol/events';
+import { SLEEP_RESOLUTION } from '../../src/actors/sleep-clock';
 import { topicMember } from '../machines/fakes';
 
 /** A server-side WebSocket without a socket, as ws makes one before `setSocket`. */
@@ -139,18 +140,18 @@ describe('socket bridge', () => {
       expect(bridge.hibernated).toBe(false);
     });
 
+    // The sleep clock wakes a sleeper at its due time or up to SLEEP_RESOLUTION ms later, never earlier.
     it('pings a whole heartbeatInterval after hibernating, and a pong puts the next ping a whole interval later', () => {
       const { bridge, ws, events, reports } = upgradedBridge();
       bridge.hibernate();
       jest.advanceTimersByTime(HEARTBEAT - 1);
       expect(ws.ping).not.toHaveBeenCalled();
-      jest.advanceTimersByTime(1);
+      jest.advanceTimersByTime(1 + SLEEP_RESOLUTION);
       expect(ws.ping).toHaveBeenCalledTimes(1);
-      jest.advanceTimersByTime(PONG_TIMEOUT - 1);
       events.onPong();
       jest.advanceTimersByTime(HEARTBEAT - 1);
       expect(ws.ping).toHaveBeenCalledTimes(1);
-      jest.advanceTimersByTime(1);
+      jest.advanceTimersByTime(1 + SLEEP_RESOLUTION);
       expect(ws.ping).toHaveBeenCalledTimes(2);
       // A pong while hibernating wakes no one: the bridge keeps the heartbeat itself.
       expect(reports).toEqual([]);
@@ -159,10 +160,11 @@ describe('socket bridge', () => {
     it('reports socket.unresponsive when a ping goes unanswered for pongTimeout', () => {
       const { bridge, ws, reports } = upgradedBridge();
       bridge.hibernate();
-      jest.advanceTimersByTime(HEARTBEAT + PONG_TIMEOUT - 1);
+      jest.advanceTimersByTime(HEARTBEAT + SLEEP_RESOLUTION);
       expect(ws.ping).toHaveBeenCalledTimes(1);
+      jest.advanceTimersByTime(PONG_TIMEOUT - SLEEP_RESOLUTION - 1);
       expect(reports).toEqual([]);
-      jest.advanceTimersByTime(1);
+      jest.advanceTimersByTime(1 + 2 * SLEEP_RESOLUTION);
       expect(reports).toEqual([{ type: 'socket.unresponsive' }]);
     });
 
@@ -170,7 +172,7 @@ describe('socket bridge', () => {
       const { bridge, ws, reports } = upgradedBridge();
       bridge.hibernate();
       ws.readyState = WebSocket.CLOSING;
-      jest.advanceTimersByTime(HEARTBEAT);
+      jest.advanceTimersByTime(HEARTBEAT + SLEEP_RESOLUTION);
       expect(ws.ping).not.toHaveBeenCalled();
       expect(reports).toEqual([{ type: 'socket.unresponsive' }]);
     });
@@ -178,7 +180,7 @@ describe('socket bridge', () => {
     it('stops its heartbeat on wake(), and a pong is then reported again', () => {
       const { bridge, ws, events, reports } = upgradedBridge();
       bridge.hibernate();
-      jest.advanceTimersByTime(HEARTBEAT);
+      jest.advanceTimersByTime(HEARTBEAT + SLEEP_RESOLUTION);
       expect(ws.ping).toHaveBeenCalledTimes(1);
       bridge.wake();
       jest.advanceTimersByTime(10 * HEARTBEAT);
