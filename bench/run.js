@@ -425,7 +425,7 @@ const fmtRatio = (r) => (r === null || r === undefined ? '' : ` (${r.toFixed(2)}
 
 function table(summary, servers) {
   const rows = [
-    '| server | msgs/s (x ws) | cpu us/msg (x ws) | p50 / p99 / p99.9 us (p99 x ws) | RSS KB/conn (x ws) | heap KB/conn | handshakes/s (x ws) |',
+    '| server | msgs/s (x ws) | cpu us/msg (x ws) | p50 / p99 / p99.9 us (p99 x ws) | RSS KB/conn (x ws) | heap KB/conn (x ws) | handshakes/s (x ws) |',
     '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const s of servers) {
@@ -435,7 +435,7 @@ function table(summary, servers) {
       `| ${LABEL[s]} | ${cell('throughput.msgsPerSec', 0)} | ${cell('throughput.cpuPerMsgUs', 1)} | ` +
         `${fmtNum(g('latency.p50').median, 0)} / ${fmtNum(g('latency.p99').median, 0)} / ${fmtNum(g('latency.p999').median, 0)}` +
         `${g('latency.p99').median !== null && g('latency.p99').median !== undefined ? fmtRatio(g('latency.p99').ratio) : ''} | ` +
-        `${cell('memory.rssKBPerConn', 1)} | ${fmtNum(g('memory.heapKBPerConn').median, 1)} | ${cell('handshakes.perSec', 0)} |`,
+        `${cell('memory.rssKBPerConn', 1)} | ${cell('memory.heapKBPerConn', 1)} | ${cell('handshakes.perSec', 0)} |`,
     );
   }
   return rows.join('\n');
