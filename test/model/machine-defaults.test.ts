@@ -1,4 +1,4 @@
-import { createActor } from 'xstate';
+import { createActor, SimulatedClock } from 'xstate';
 import type { AnyActorLogic } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { echoMachine } from '../../machines/protocols/echo.machine';
@@ -13,7 +13,7 @@ describe('machine defaults', () => {
   const input = { id: 'conn-1', transport: null, socket: { send: () => undefined } };
 
   /** Starts the actor with an error observer: a root actor's unobserved error is rethrown out of band. */
-  function start(logic: AnyActorLogic, options: { input?: unknown } = {}) {
+  function start(logic: AnyActorLogic, options: { input?: unknown; clock?: SimulatedClock } = {}) {
     const actor = createActor(logic, options);
     actor.subscribe({ error: () => undefined });
     return actor.start();
@@ -48,5 +48,34 @@ describe('machine defaults', () => {
     expect(actor.getSnapshot().value).toEqual({ connecting: 'upgrading' });
     expect(actor.getSnapshot().context.identity).toBeNull();
     actor.stop();
+  });
+
+  /** An open connection, its heartbeat's ping due and sent, on simulated time. */
+  function pinged(logic: AnyActorLogic) {
+    const clock = new SimulatedClock();
+    const actor = start(logic, { input, clock });
+    actor.send({ type: 'socket.open' });
+    clock.increment(25_000);
+    expect(actor.getSnapshot().value).toMatchObject({ open: { heartbeat: 'awaitingPong' } });
+    return actor;
+  }
+
+  it('never hibernates unless told that connections do (the server provides hibernates)', () => {
+    const actor = pinged(connectionMachine.provide({ actors: { protocol: echoMachine }, guards: { startsLazily: () => true } }));
+    actor.send({ type: 'socket.pong', quiet: true });
+    expect(actor.getSnapshot().value).toMatchObject({ open: { heartbeat: 'idle', protocol: 'dormant' } });
+    actor.stop();
+  });
+
+  it('hibernates, by default, only a connection whose protocol has not started: a running one might hold timers', () => {
+    const hibernating = { actors: { protocol: echoMachine }, guards: { hibernates: () => true } };
+    const dormant = pinged(connectionMachine.provide({ ...hibernating, guards: { ...hibernating.guards, startsLazily: () => true } }));
+    dormant.send({ type: 'socket.pong', quiet: true });
+    expect(dormant.getSnapshot().value).toBe('hibernated');
+    expect(dormant.getSnapshot().output).toEqual({ id: 'conn-1', hibernated: true, protocol: null, identity: null });
+    const running = pinged(connectionMachine.provide(hibernating));
+    running.send({ type: 'socket.pong', quiet: true });
+    expect(running.getSnapshot().value).toMatchObject({ open: { heartbeat: 'idle', protocol: 'running' } });
+    running.stop();
   });
 });
