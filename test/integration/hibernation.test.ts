@@ -136,6 +136,23 @@ describe('hibernation, over real sockets', () => {
     expect(outputs.get('conn-1')?.at(-1)).toMatchObject({ code: CloseCode.HeartbeatTimeout, clean: false });
   });
 
+  it('wakes to refuse bad input as an awake connection does: an error frame for bad json, 1003 for a binary frame', async () => {
+    const { server, url } = await startServer({ ...HEARTBEAT, protocol: 'topics' });
+    const outputs = outputsOf(server);
+    const client = await connect(url);
+    const got = collect(client);
+    await until(() => hibernated(server, 'conn-1'), 'the connection hibernates');
+    client.send('{not json');
+    await until(() => got.length === 1, 'the error frame');
+    expect(JSON.parse(got[0])).toMatchObject({ type: 'error', code: 'bad_json' });
+    await until(() => hibernated(server, 'conn-1'), 'the connection hibernates again');
+    const done = closed(client);
+    client.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await done).code).toBe(CloseCode.UnsupportedData);
+    await until(() => server.actor.getSnapshot().context.active === 0, 'the supervisor counts the end');
+    expect(outputs.get('conn-1')?.at(-1)).toMatchObject({ code: CloseCode.UnsupportedData, clean: true });
+  });
+
   it('keeps pinging a hibernated connection on time', async () => {
     const { server, url } = await startServer({ heartbeatInterval: 100, pongTimeout: 200 });
     const client = await connect(url);
