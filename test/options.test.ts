@@ -1,4 +1,5 @@
 import { setup } from 'xstate';
+import { parseCli } from '../src/cli';
 import { createServer } from '../src/server';
 import { resolveOptions, type ServerOptions } from '../src/options';
 import { StatewireError } from '../src/protocol/errors';
@@ -11,6 +12,12 @@ const custom = defineProtocol({ name: 'custom', machine, codec: 'text' });
 describe('resolveOptions', () => {
   it('fills in every default', () => {
     expect(resolveOptions()).toMatchObject({ host: '127.0.0.1', port: 3030, path: '/ws', protocol: 'echo', maxTopics: 100, badFrameTolerance: 10 });
+  });
+
+  it('hibernates quiet connections unless told not to, on the command line too', () => {
+    expect(resolveOptions().hibernate).toBe(true);
+    expect(parseCli(['serve'])).not.toHaveProperty('hibernate');
+    expect(parseCli(['serve', '--no-hibernate'])).toMatchObject({ hibernate: false });
   });
 
   it('accepts a protocol of the server\'s own as the default one', () => {
@@ -39,6 +46,7 @@ describe('resolveOptions', () => {
     ['an unknown volatile policy', { slowConsumerVolatile: 'keep' as never }, /^slowConsumerVolatile must be one of/],
     ['an unknown log level', { logLevel: 'loud' as never }, /^logLevel must be one of/],
     ['a handleSignals that is not a boolean', { handleSignals: 1 as never }, /^handleSignals must be a boolean$/],
+    ['a hibernate that is not a boolean', { hibernate: 'no' as never }, /^hibernate must be a boolean$/],
     ['an inspect that is neither a function nor an observer', { inspect: {} as never }, /^inspect must be a function or an observer/],
   ])('refuses %s with bad_option', (_case, options, message) => {
     let thrown: unknown;
