@@ -26,6 +26,12 @@ export type Topics = Map<string, Subscription>;
  */
 export type Unwire = (keepTopics?: boolean) => Topics | null;
 
+/** Leaves every topic of `topics` (kept by a hibernating connection, or its wiring's own). */
+export function leaveTopics(topics: Topics | null): null {
+  if (topics !== null) for (const subscription of topics.values()) subscription.unsubscribe();
+  return null;
+}
+
 /**
  * Wires what a protocol actor emits to the world: `send` and `reply` into the
  * outbox, `subscribe`/`unsubscribe`/`publish` to the broker (topic messages
@@ -85,8 +91,6 @@ export function wireProtocol(protocol: AnyActorRef, context: WiringContext, join
     listener.unsubscribe();
     const kept = topics;
     topics = null;
-    if (kept === null || keepTopics) return kept;
-    for (const subscription of kept.values()) subscription.unsubscribe();
-    return null;
+    return keepTopics ? kept : leaveTopics(kept);
   };
 }

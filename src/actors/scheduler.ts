@@ -9,21 +9,7 @@ interface SystemInternals {
   _snapshot: { _scheduledEvents: Record<string, unknown> };
 }
 
-/**
- * Indexes a system's delayed events by the actor that scheduled them.
- *
- * XState's scheduler cancels an actor's delayed events when it stops by
- * walking every delayed event of the whole system (`cancelAll` is a `for...in`
- * over all of them). Every connection keeps one pending (its heartbeat or its
- * close deadline) in the supervisor's system, so each connection that closed
- * paid for all the others: a drain of N connections cost O(N^2). With the
- * index, stopping an actor touches only its own delayed events.
- *
- * Ids of events that fired are pruned when the same actor schedules again, so
- * an index entry stays as small as the actor's pending events: one string
- * while it has one, as a connection mostly does. Returns how
- * many ids the index holds for an actor, for tests.
- */
+/** What the index tells of an actor. */
 export interface DelayedEventIndex {
   /** Ids the index holds for an actor, pending or fired and not yet pruned (for tests). */
   tracked(source: AnyActorRef): number;
@@ -43,6 +29,21 @@ export function pendingDelayedEvents(actor: AnyActorRef): number {
   return pending;
 }
 
+/**
+ * Indexes a system's delayed events by the actor that scheduled them.
+ *
+ * XState's scheduler cancels an actor's delayed events when it stops by
+ * walking every delayed event of the whole system (`cancelAll` is a `for...in`
+ * over all of them). Every connection keeps one pending (its heartbeat or its
+ * close deadline) in the supervisor's system, so each connection that closed
+ * paid for all the others: a drain of N connections cost O(N^2). With the
+ * index, stopping an actor touches only its own delayed events.
+ *
+ * Ids of events that fired are pruned when the same actor schedules again, so
+ * an index entry stays as small as the actor's pending events: one string
+ * while it has one, as a connection mostly does. `pendingDelayedEvents`
+ * reads the index of the actor's system.
+ */
 export function indexDelayedEvents(system: AnyActorSystem): DelayedEventIndex {
   const scheduler: Scheduler = system.scheduler;
   const { schedule, cancel } = scheduler;

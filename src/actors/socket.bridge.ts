@@ -16,7 +16,7 @@ import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './
 import { encodeTextFrames } from './frames';
 import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
-import { wireProtocol, type Topics, type Unwire } from './protocol-wiring';
+import { leaveTopics, wireProtocol, type Topics, type Unwire } from './protocol-wiring';
 import { SleepClock, type Sleeper } from './sleep-clock';
 
 export type { Codec };
@@ -266,7 +266,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   dispose(): void {
     this.wake();
     this.unwire?.();
-    this.leaveTopics();
+    // The subscriptions kept while hibernating, if the connection ends asleep.
+    this.topics = leaveTopics(this.topics);
     if (this.onRawClose !== null) this.transport.socket.off('close', this.onRawClose);
     // Its socket's later events go nowhere (an error included: unheard, it would crash the process).
     if (this.ws !== null) this.ws.bridge = null;
@@ -275,12 +276,6 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       this.shared.registry?.delete(this.id);
       this.terminate();
     }
-  }
-
-  /** The subscriptions kept while hibernating, if the connection ends asleep. */
-  private leaveTopics(): void {
-    if (this.topics !== null) for (const subscription of this.topics.values()) subscription.unsubscribe();
-    this.topics = null;
   }
 
   private terminate(): void {

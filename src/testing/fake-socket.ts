@@ -1,7 +1,7 @@
 import type { AnyActorRef, EventObject } from 'xstate';
 import { createJsonInbound, errorFrame, type Codec } from '../actors/codec';
 import { connectionCounters, Outbox, type OutboxPolicy, type OutboxSink } from '../actors/outbox';
-import { wireProtocol, type Topics } from '../actors/protocol-wiring';
+import { leaveTopics, wireProtocol, type Topics } from '../actors/protocol-wiring';
 import type { Broker } from '../broker/broker';
 import { CloseCode } from '../protocol/close-codes';
 import type { ConnectionEvent, SocketCommand, SocketEvent, SocketPort } from '../protocol/events';
@@ -147,8 +147,7 @@ export function createFakeSocket(options: FakeSocketOptions) {
     /** The connection actor has ended: the protocol is let go of, and any topics it held while hibernating. */
     dispose(): void {
       unwire();
-      if (joined !== null) for (const subscription of joined.values()) subscription.unsubscribe();
-      joined = null;
+      joined = leaveTopics(joined);
     },
     /** The connection actor has hibernated: the protocol is let go of, its topics kept for the protocol resumed later. */
     hibernate(): void {

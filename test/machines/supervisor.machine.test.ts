@@ -201,26 +201,18 @@ describe('supervisor machine', () => {
       expect(actor.getSnapshot().context.active).toBe(2);
     });
 
-    it('counts as ended once it has closed: its connection.ended decrements active', () => {
-      const { actor, ready, connect, connection } = start();
-      ready();
-      connect();
-      connection('conn-1')!.send({ type: 'hibernate' });
-      actor.send({ type: 'connection.ended', record: { id: 'conn-1', code: 1000, reason: '', clean: true, ...emptyCounters() } });
-      expect(actor.getSnapshot().context.active).toBe(0);
-    });
-
-    it('does not end a drain by hibernating: the drain waits for its close record', () => {
-      const { actor, ready, connect, connection } = start();
+    it('does not end a drain by hibernating: the drain waits for its close record, which the deadline brings', () => {
+      const { actor, clock, ready, connect, connection } = start();
       ready();
       connect('hang');
       actor.send({ type: 'server.close' });
       connection('conn-1')!.send({ type: 'hibernate' });
       expect(actor.getSnapshot().value).toBe('draining');
       expect(actor.getSnapshot().context.active).toBe(1);
-      actor.send({ type: 'connection.ended', record: { id: 'conn-1', code: 1001, reason: '', clean: true, ...emptyCounters() } });
+      // Past the deadline the pool wakes it to be terminated; its close record ends the drain.
+      clock.increment(DRAIN);
       expect(actor.getSnapshot().status).toBe('done');
-      expect(actor.getSnapshot().output!.drained.map((r) => [r.id, r.code])).toEqual([['conn-1', 1001]]);
+      expect(actor.getSnapshot().output!.drained.map((r) => [r.id, r.code])).toEqual([['conn-1', 4002]]);
     });
 
     it('is woken by the drain (a fresh actor under the same id), closes with 1001 and ends the drain', () => {
