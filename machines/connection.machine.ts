@@ -1,6 +1,7 @@
 import { and, assertEvent, assign, enqueueActions, fromCallback, fromPromise, not, setup, stateIn } from 'xstate';
 import type { AnyActorLogic, AnyActorRef } from 'xstate';
 import { CloseCode } from '../src/protocol/close-codes';
+import { closeRecord } from '../src/protocol/events';
 import type { CloseRecord, ConnectionEvent, ConnectionOutput, Hibernation, ProtocolActorInput, SocketPort } from '../src/protocol/events';
 
 /** What the supervisor hands a new connection actor. */
@@ -74,8 +75,6 @@ function socketOf(input: ConnectionInput): SocketPort {
   if (typeof input.socket?.send !== 'function') throw new Error('statewire: a connection needs its socket bridge as input.socket');
   return input.socket;
 }
-
-const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseTimeout, CloseCode.DrainTimeout]);
 
 /**
  * One connection: `connecting -> open -> closing -> closed`. `connecting`
@@ -177,17 +176,7 @@ export const connectionMachine = setup({
     decideDrainTimeout: assign({ code: CloseCode.DrainTimeout, reason: 'drain deadline passed' }),
     recordClose: assign(({ context, event }) => {
       assertEvent(event, 'socket.closed');
-      // A close statewire decided wins over what the peer echoed; otherwise the peer's code.
-      const code = context.code ?? event.code;
-      return {
-        record: {
-          id: context.id,
-          code,
-          reason: context.code === null ? event.reason : context.reason,
-          clean: !TERMINATED.has(code) && event.code !== CloseCode.Abnormal,
-          ...event.counters,
-        },
-      };
+      return { record: closeRecord(context.id, context, event) };
     }),
   },
 }).createMachine({

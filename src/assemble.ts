@@ -97,7 +97,11 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
         restartWindow: o.restartWindow,
       },
     });
-    kinds.set(name, { logic, socket });
+    // A connection its actor would have nothing to do for until the first message opens hibernating: no actor until then.
+    // Unless actors are being watched (an inspection observer, the inspector): then every connection shows from its upgrade.
+    const watched = o.inspect !== undefined || o.inspector;
+    const opensAsleep = o.hibernate && authenticate === undefined && protocol.start === 'message' && !watched;
+    kinds.set(name, { logic, socket, opensAsleep });
   }
   return { kinds, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics } };
 }

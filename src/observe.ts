@@ -84,7 +84,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
       ...(metrics === null ? {} : { onRefused: (status: number) => metrics.handshakeRefused(status) }),
     },
     pool: {
-      onStarted: (id) => logger.info({ connection: id }, 'connection opened'),
+      onAccepted: (id) => logger.info({ connection: id }, 'connection opened'),
       onEnded: (record) => {
         logger.info({ connection: record.id, code: record.code, reason: record.reason, clean: record.clean }, 'connection closed');
         metrics?.connectionClosed(record);

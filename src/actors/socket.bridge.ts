@@ -128,6 +128,12 @@ export interface ConnectionSocket extends SocketPort {
   hibernate(): void;
   /** A fresh connection actor takes over the socket: the bridge's own heartbeat stops. */
   wake(): void;
+  /**
+   * Completes the upgrade with no connection actor: the connection opens
+   * hibernating (the bridge keeps its heartbeat from the start) and reports
+   * nothing on open. Whatever it reports next wakes it.
+   */
+  upgradeAsleep(): void;
 }
 
 /** Makes the bridge of one connection; `report` sends an event to the connection actor. */
@@ -283,7 +289,11 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     else this.ws.terminate();
   }
 
-  private upgrade(): void {
+  upgradeAsleep(): void {
+    this.upgrade(true);
+  }
+
+  private upgrade(asleep = false): void {
     const { transport } = this;
     const { request, head } = transport;
     transport.request = null;
@@ -296,7 +306,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       ws.bridge = this;
       this.ws = ws;
       this.shared.registry?.set(this.id, this);
-      this.report({ type: 'socket.open' });
+      if (asleep) this.hibernate();
+      else this.report({ type: 'socket.open' });
     });
   }
 

@@ -1,7 +1,9 @@
 /**
- * The vocabulary machines and actors share: event and record shapes only.
- * Events are dotted lowercase `source.verb`.
+ * The vocabulary machines and actors share: event and record shapes, and the
+ * few pure functions that build them. Events are dotted lowercase
+ * `source.verb`.
  */
+import { CloseCode } from './close-codes';
 
 /** What happens to an outbound message that would take an outbox past its limit. */
 export type OverflowPolicy = 'close' | 'drop-newest' | 'drop-oldest';
@@ -37,6 +39,35 @@ export interface CloseRecord extends ConnectionCounters {
   reason: string;
   /** True when the close handshake completed; false when the socket was terminated or dropped. */
   clean: boolean;
+}
+
+/** Codes of connections statewire terminated: their close handshake did not complete. */
+const TERMINATED = new Set<number>([CloseCode.HeartbeatTimeout, CloseCode.CloseTimeout, CloseCode.DrainTimeout]);
+
+/** A close statewire decided (`code` null while it has decided none). */
+export interface DecidedClose {
+  code: number | null;
+  reason: string;
+}
+
+/** Nothing decided: a connection the peer closed, or that closed while hibernating. */
+export const UNDECIDED: DecidedClose = { code: null, reason: '' };
+
+/**
+ * A connection's close record as its socket closes: the close statewire
+ * decided wins over what the peer echoed; otherwise the peer's code and
+ * reason. The connection machine records it on `socket.closed`, and the pool
+ * for a connection that closes while hibernating (no actor to wake for it).
+ */
+export function closeRecord(id: string, decided: DecidedClose, closed: { code: number; reason: string; counters: ConnectionCounters }): CloseRecord {
+  const code = decided.code ?? closed.code;
+  return {
+    id,
+    code,
+    reason: decided.code === null ? closed.reason : decided.reason,
+    clean: !TERMINATED.has(code) && closed.code !== CloseCode.Abnormal,
+    ...closed.counters,
+  };
 }
 
 /**

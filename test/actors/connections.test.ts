@@ -98,18 +98,24 @@ function bridges() {
       dispose: () => void bridge.disposed++,
       hibernate: () => void bridge.commands.push({ type: 'bridge.hibernate' } as never),
       wake: () => void bridge.commands.push({ type: 'bridge.wake' } as never),
+      upgradeAsleep: () => void bridge.commands.push({ type: 'bridge.upgradeAsleep' } as never),
     };
   };
   return { made, factory };
 }
 
-function startPool(logic: typeof connection | typeof sleeper = connection) {
+function startPool(logic: typeof connection | typeof sleeper = connection, opensAsleep = false) {
   const { made, factory } = bridges();
   const ended: CloseRecord[] = [];
+  const accepted: string[] = [];
   // What the supervisor is told: one `connection.ended` per connection that ended, whatever its id.
   const told: { type: string; record: CloseRecord }[] = [];
   const supervisor = createActor(
-    setup({ actors: { connections: createConnectionPool({ logic, socket: factory }, {}, { onEnded: (record) => ended.push(record) }) } }).createMachine({
+    setup({ actors: { connections: createConnectionPool(
+          { logic, socket: factory, opensAsleep },
+          {},
+          { onEnded: (record) => ended.push(record), onAccepted: (id) => accepted.push(id) },
+        ), } }).createMachine({
       invoke: { id: 'connections', src: 'connections' },
       on: { '*': { actions: ({ event }) => void told.push(event as (typeof told)[number]) } },
     }),
@@ -119,7 +125,7 @@ function startPool(logic: typeof connection | typeof sleeper = connection) {
     pool.send({ type: 'connections.spawn', id, transport: `transport of ${id}`, protocol: 'any' });
     return supervisor.system.get(id) as AnyActorRef;
   };
-  return { made, ended, told, spawn, supervisor, pool };
+  return { made, ended, accepted, told, spawn, supervisor, pool };
 }
 
 describe('connection pool', () => {
@@ -175,7 +181,6 @@ describe('connection pool', () => {
   });
 
   describe('a connection that hibernates', () => {
-    const CLOSED = { type: 'socket.closed', code: 1000, reason: '', counters: emptyCounters() } as const;
     const bridgeCalls = (commands: SocketCommand[]) => commands.map((command) => command.type);
 
     it('keeps its bridge: hibernates it, neither disposes of it nor reports the connection ended', () => {
@@ -205,13 +210,24 @@ describe('connection pool', () => {
       expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate', 'bridge.wake']);
     });
 
-    it('ends as any connection once woken: its close disposes of the bridge and reports the close record', () => {
-      const { made, ended, spawn, supervisor } = startPool(sleeper);
+    it('ends without waking when its socket closes: the bridge disposed of, the record made from the close as an actor woken for it would', () => {
+      const { made, ended, told, spawn, supervisor } = startPool(sleeper);
       spawn('conn-1').send({ type: 'hibernate' });
-      made[0].report(CLOSED);
+      const counters = { ...emptyCounters(), messagesIn: 3, bytesIn: 12 };
+      made[0].report({ type: 'socket.closed', code: 1001, reason: 'client leaving', counters });
+      // The sleeper, woken, would have recorded 1000 with no reason: the record is the close's, and no actor was made.
+      expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate']);
       expect(made[0].disposed).toBe(1);
-      expect(ended).toEqual([expect.objectContaining({ id: 'conn-1', code: 1000 })]);
+      expect(ended).toEqual([{ id: 'conn-1', code: 1001, reason: 'client leaving', clean: true, ...counters }]);
+      expect(told).toEqual([{ type: 'connection.ended', record: ended[0] }]);
       expect(supervisor.system.get('conn-1')).toBeUndefined();
+    });
+
+    it('ends unclean when its socket drops while it hibernates (1006)', () => {
+      const { made, ended, spawn } = startPool(sleeper);
+      spawn('conn-1').send({ type: 'hibernate' });
+      made[0].report({ type: 'socket.closed', code: 1006, reason: '', counters: emptyCounters() });
+      expect(ended).toEqual([expect.objectContaining({ id: 'conn-1', code: 1006, clean: false })]);
     });
 
     it('hibernates and wakes again, each actor resuming from the last one', () => {
@@ -236,6 +252,46 @@ describe('connection pool', () => {
       ]);
       expect(made.map((bridge) => bridge.disposed)).toEqual([1, 1]);
       expect(supervisor.system.get('conn-1')).toBeUndefined();
+    });
+  });
+
+  describe('a kind whose connections open asleep', () => {
+    const bridgeCalls = (commands: SocketCommand[]) => commands.map((command) => command.type);
+
+    it('has the bridge complete the upgrade itself and starts no actor; the connection counts as accepted', () => {
+      const { made, accepted, spawn, supervisor } = startPool(sleeper, true);
+      expect(spawn('conn-1')).toBeUndefined();
+      expect(bridgeCalls(made[0].commands)).toEqual(['bridge.upgradeAsleep']);
+      expect(accepted).toEqual(['conn-1']);
+      expect(supervisor.system.get('conn-1')).toBeUndefined();
+    });
+
+    it('starts its actor with the first event, resumed with nothing to restore, and hands it that event', () => {
+      const { made, spawn, supervisor } = startPool(sleeper, true);
+      spawn('conn-1');
+      made[0].report({ type: 'socket.data' });
+      const actor = supervisor.system.get('conn-1') as AnyActorRef;
+      expect(actor.getSnapshot().value).toBe('open');
+      expect(actor.getSnapshot().context.resumed).toEqual({ id: 'conn-1', hibernated: true, protocol: null, identity: null });
+      expect(actor.getSnapshot().context.heard).toEqual(['socket.data']);
+      expect(bridgeCalls(made[0].commands)).toEqual(['bridge.upgradeAsleep', 'bridge.wake']);
+    });
+
+    it('ends with no actor ever made when it closes before any event', () => {
+      const { made, ended, spawn } = startPool(sleeper, true);
+      spawn('conn-1');
+      made[0].report({ type: 'socket.closed', code: 1000, reason: 'done', counters: emptyCounters() });
+      expect(bridgeCalls(made[0].commands)).toEqual(['bridge.upgradeAsleep']);
+      expect(made[0].disposed).toBe(1);
+      expect(ended).toEqual([{ id: 'conn-1', code: 1000, reason: 'done', clean: true, ...emptyCounters() }]);
+    });
+
+    it('is woken by a shutdown like any hibernating connection', () => {
+      const { made, ended, spawn, pool } = startPool(sleeper, true);
+      spawn('conn-1');
+      pool.send({ type: 'connections.shutdown' });
+      expect(bridgeCalls(made[0].commands)).toEqual(['bridge.upgradeAsleep', 'bridge.wake']);
+      expect(ended.map((record) => [record.id, record.code])).toEqual([['conn-1', 1001]]);
     });
   });
 });

@@ -61,7 +61,7 @@ const PONG_TIMEOUT = 300;
  * network): `events` is what ws would hand the bridge, `reports` what the
  * bridge told its connection actor.
  */
-function upgradedBridge() {
+function upgradedBridge(asleep = false) {
   const ws = { readyState: WebSocket.OPEN as number, bufferedAmount: 0, bridge: null as BridgedWebSocket['bridge'], ping: jest.fn(), close: jest.fn(), terminate: jest.fn() };
   const raw = Object.assign(new EventEmitter(), { write: jest.fn(() => true), destroy: jest.fn() });
   const wss = { handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => done(ws) };
@@ -81,9 +81,14 @@ function upgradedBridge() {
   });
   const transport = { socket: raw, request: {}, head: Buffer.alloc(0), toJSON: () => ({ remote: 'test' }) };
   const bridge = factory('conn-1', transport, (event) => void reports.push(event)) as ConnectionSocket & LiveConnection & OutboxSink;
-  bridge.send({ type: 'socket.upgrade' });
-  expect(reports).toEqual([{ type: 'socket.open' }]);
-  reports.length = 0;
+  if (asleep) {
+    bridge.upgradeAsleep();
+    expect(reports).toEqual([]);
+  } else {
+    bridge.send({ type: 'socket.upgrade' });
+    expect(reports).toEqual([{ type: 'socket.open' }]);
+    reports.length = 0;
+  }
   return { bridge, ws, raw, broker, reports, events: ws.bridge! };
 }
 
@@ -155,6 +160,20 @@ describe('socket bridge', () => {
       expect(ws.ping).toHaveBeenCalledTimes(2);
       // A pong while hibernating wakes no one: the bridge keeps the heartbeat itself.
       expect(reports).toEqual([]);
+    });
+
+    it('opens hibernating with upgradeAsleep(): reports nothing on open, pings a whole heartbeatInterval after the upgrade, reports the first message', () => {
+      const { bridge, ws, events, reports } = upgradedBridge(true);
+      expect(ws.bridge).toBe(bridge);
+      expect(bridge.hibernated).toBe(true);
+      jest.advanceTimersByTime(HEARTBEAT - 1);
+      expect(ws.ping).not.toHaveBeenCalled();
+      jest.advanceTimersByTime(1 + SLEEP_RESOLUTION);
+      expect(ws.ping).toHaveBeenCalledTimes(1);
+      events.onPong();
+      expect(reports).toEqual([]);
+      events.onMessage(Buffer.from('hi'), false);
+      expect(reports).toEqual([{ type: 'socket.data' }]);
     });
 
     it('reports socket.unresponsive when a ping goes unanswered for pongTimeout', () => {

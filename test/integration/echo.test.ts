@@ -187,6 +187,10 @@ describe('a connection actor that fails', () => {
     const { url, server } = await startServer();
     const failing = await connect(url);
     const other = await connect(url);
+    // Its first message wakes it (a connection to echo opens asleep, with no actor).
+    const echoed = received(failing, 1);
+    failing.send('wake');
+    await echoed;
     const dropped = closed(failing);
     // A bug inside the connection machine, simulated: an event missing its payload makes an action throw.
     server.actor.system.get('conn-1')!.send({ type: 'socket.failed' } as never);
@@ -200,7 +204,8 @@ describe('a connection actor that fails', () => {
 
 describe('connection snapshots', () => {
   it('serialise to JSON (as inspectors do) without the socket inside', async () => {
-    const { url, server } = await startServer();
+    // Awake, without hibernation: a connection to echo would open asleep, with no actor.
+    const { url, server } = await startServer({ hibernate: false });
     await connect(url);
     const connection = server.actor.system.get('conn-1')!;
     const json = JSON.stringify(connection.getSnapshot());

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes';
 import type { ConnectionOutput } from '../../src/protocol/events';
 import type { Server } from '../../src/server';
-import { cleanup, closed, collect, connect, startServer } from './helpers';
+import { cleanup, closed, collect, connect, received, startServer } from './helpers';
 
 afterEach(cleanup);
 
@@ -112,15 +112,26 @@ describe('hibernation, over real sockets', () => {
     expect(got).toHaveLength(3);
   });
 
-  it('records the close of a client that leaves while its connection hibernates', async () => {
+  it('records the close of a client that leaves while its connection hibernates, with its counters, and makes no actor for it', async () => {
     const { server, url } = await startServer(HEARTBEAT);
     const outputs = outputsOf(server);
     const client = await connect(url);
+    const echoed = received(client, 2);
+    client.send('one');
+    client.send('two');
+    await echoed;
     await until(() => hibernated(server, 'conn-1'), 'the connection hibernates');
+    const actorsBefore = outputs.get('conn-1')?.length;
     client.close(1000, 'bye');
     await until(() => server.actor.getSnapshot().context.active === 0, 'the supervisor counts the end');
-    expect(outputs.get('conn-1')?.at(-1)).toMatchObject({ id: 'conn-1', code: 1000, reason: 'bye', clean: true });
     expect(server.connections.size).toBe(0);
+    // No actor woke to end: its last output is still its hibernation.
+    expect(outputs.get('conn-1')).toHaveLength(actorsBefore!);
+    expect(outputs.get('conn-1')!.at(-1)).toMatchObject({ hibernated: true });
+    const metrics = await server.metrics!.metrics();
+    expect(metrics).toMatch(/^statewire_connections_closed_total\{code="1000"\} 1$/m);
+    expect(metrics).toMatch(/^statewire_messages_in_total 2$/m);
+    expect(metrics).toMatch(/^statewire_messages_out_total 2$/m);
   });
 
   it('terminates a hibernated connection whose client stops answering pings', async () => {

@@ -324,7 +324,8 @@ describe('when the protocol starts', () => {
   });
 
   it("with start: 'message', an idle connection holds no protocol actor; the first read starts it and every message of it is answered in order", async () => {
-    const { url, server } = await startServer({ protocols: { answering: answering('message') }, protocol: 'answering' });
+    // Without hibernation the connection's actor idles in `dormant` (with it, the connection opens asleep: next test).
+    const { url, server } = await startServer({ protocols: { answering: answering('message') }, protocol: 'answering', hibernate: false });
     const client = await connect(url);
     const replies = collect(client);
     await settle();
@@ -336,6 +337,23 @@ describe('when the protocol starts', () => {
     underlying.write(Buffer.concat(['a', 'b', 'c'].map((m) => maskedTextFrame(m))));
     await received(client, 3);
     expect(replies).toEqual(['a', 'b', 'c']);
+    expect(connectionOf(server, id!).value).toMatchObject({ open: { protocol: 'running' } });
+    expect(server.connections.get(id!)!.messagesIn).toBe(3);
+  });
+
+  it("with start: 'message' and hibernation on, a connection opens asleep: no actor until its first read, which wakes it and is answered whole, in order", async () => {
+    const { url, server } = await startServer({ protocols: { answering: answering('message') }, protocol: 'answering' });
+    const client = await connect(url);
+    const replies = collect(client);
+    await settle();
+    const [id] = [...server.connections.keys()];
+    expect(server.actor.system.get(id!)).toBeUndefined();
+    expect(server.connections.get(id!)!.hibernated).toBe(true);
+    const underlying = (client as unknown as { _socket: { write(b: Buffer): void } })._socket;
+    underlying.write(Buffer.concat(['a', 'b', 'c'].map((m) => maskedTextFrame(m))));
+    await received(client, 3);
+    expect(replies).toEqual(['a', 'b', 'c']);
+    expect(server.connections.get(id!)!.hibernated).toBe(false);
     expect(connectionOf(server, id!).value).toMatchObject({ open: { protocol: 'running' } });
     expect(server.connections.get(id!)!.messagesIn).toBe(3);
   });
@@ -360,14 +378,15 @@ describe('when the protocol starts', () => {
     expect(replies).toEqual(['hello', 'hi']);
   });
 
-  it('built-in echo starts with the first message', async () => {
+  it('built-in echo starts with the first message: its connections open asleep, with no actor until then', async () => {
     const { url, server } = await startServer();
     const client = await connect(url);
     await settle();
     const [id] = [...server.connections.keys()];
-    expect(connectionOf(server, id!).children.protocol).toBeUndefined();
+    expect(server.actor.system.get(id!)).toBeUndefined();
     client.send('hi');
     expect(await received(client, 1)).toEqual(['Echo: hi']);
+    expect(connectionOf(server, id!).children.protocol).toBeDefined();
   });
 });
 

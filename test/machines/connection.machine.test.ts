@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { createActor, SimulatedClock } from 'xstate';
 import { connectionMachine } from '../../machines/connection.machine';
 import { CloseCode } from '../../src/protocol/close-codes';
-import { emptyCounters } from '../../src/protocol/events';
+import { closeRecord, emptyCounters, UNDECIDED } from '../../src/protocol/events';
 import { createTestConnection } from '../../src/testing';
 import { fakeSocket, scriptedProtocol } from './fakes';
 
@@ -55,6 +56,39 @@ describe('connection machine', () => {
       conn.close(CloseCode.Abnormal);
       expect(conn.actor.getSnapshot().status).toBe('done');
       expect(conn.record()).toMatchObject({ code: CloseCode.HeartbeatTimeout, clean: false });
+    });
+  });
+
+  describe('a hibernated connection closing', () => {
+    // The pool ends a connection whose socket closes while it hibernates without waking it, recording
+    // closeRecord(id, UNDECIDED, event): exactly what an actor woken for that close outputs.
+    it('outputs, woken for its close, the record the pool makes without waking it, for any close', () => {
+      const counter = fc.nat({ max: 1_000_000 });
+      const closed = fc.record({
+        type: fc.constant('socket.closed' as const),
+        code: fc.oneof(fc.constantFrom(1000, 1001, 1005, 1006, 4000, 4001, 4002, 4003), fc.integer({ min: 1000, max: 4999 })),
+        reason: fc.string({ maxLength: 30 }),
+        counters: fc.record({
+          messagesIn: counter,
+          bytesIn: counter,
+          enqueued: counter,
+          messagesOut: counter,
+          bytesOut: counter,
+          dropped: fc.record({ close: counter, 'drop-newest': counter, 'drop-oldest': counter }),
+          undelivered: fc.record({ readAfterClose: counter, socketClosed: counter }),
+        }),
+      });
+      const machine = connectionMachine.provide({ actors: { protocol: scriptedProtocol } });
+      fc.assert(
+        fc.property(fc.constantFrom(null, { status: 'active', value: 'idle', context: {}, children: {} }), closed, (protocol, event) => {
+          const socket = fakeSocket();
+          const resume = { id: 'conn-7', hibernated: true as const, protocol, identity: { user: 'ada' } };
+          const actor = socket.attach(createActor(machine, { input: { id: 'conn-7', transport: null, socket: socket.port, resume } })).start();
+          actor.send(event);
+          expect(actor.getSnapshot().status).toBe('done');
+          expect(actor.getSnapshot().output).toEqual(closeRecord('conn-7', UNDECIDED, event));
+        }),
+      );
     });
   });
 
