@@ -55,7 +55,10 @@ export interface ServerOptions {
    * Whether a connection quiet for a whole heartbeat period (nothing read or
    * written between two pongs, nothing queued) hibernates: its actor ends, its
    * socket bridge keeps the socket and the heartbeat, and the next event for
-   * it starts a fresh actor where the last one stopped. Default `true`.
+   * it starts a fresh actor where the last one stopped. It also lets a
+   * connection open asleep, with no actor until its first message, when its
+   * protocol starts with the first message and there is no `authenticate`
+   * hook, unless an inspector or `inspect` observer is attached. Default `true`.
    */
   hibernate?: boolean;
   /** Milliseconds a peer has to answer the close frame before it is terminated. Default 5000. */

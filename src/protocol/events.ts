@@ -51,7 +51,7 @@ export interface DecidedClose {
 }
 
 /** Nothing decided: a connection the peer closed, or that closed while hibernating. */
-export const UNDECIDED: DecidedClose = { code: null, reason: '' };
+export const UNDECIDED: Readonly<DecidedClose> = Object.freeze({ code: null, reason: '' });
 
 /**
  * A connection's close record as its socket closes: the close statewire
