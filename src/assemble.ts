@@ -62,6 +62,10 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
     handleProtocols: (offered) => [...offered].find((p) => protocols.has(p)) ?? false,
   });
   const authenticate = o.authenticate;
+  // A connection its actor would have nothing to do for until the first message (no authenticate hook, a protocol that
+  // starts with it) opens hibernating: no actor until then. Unless actors are being watched (an inspection observer,
+  // the inspector): then every connection shows from its upgrade.
+  const canOpenAsleep = o.hibernate && authenticate === undefined && o.inspect === undefined && !o.inspector;
   const kinds = new Map<string, ConnectionKind>();
   for (const [name, protocol] of protocols) {
     const socket = createSocketBridge({
@@ -97,11 +101,7 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
         restartWindow: o.restartWindow,
       },
     });
-    // A connection its actor would have nothing to do for until the first message opens hibernating: no actor until then.
-    // Unless actors are being watched (an inspection observer, the inspector): then every connection shows from its upgrade.
-    const watched = o.inspect !== undefined || o.inspector;
-    const opensAsleep = o.hibernate && authenticate === undefined && protocol.start === 'message' && !watched;
-    kinds.set(name, { logic, socket, opensAsleep });
+    kinds.set(name, { logic, socket, opensAsleep: canOpenAsleep && protocol.start === 'message' });
   }
   return { kinds, common: { authenticate: authenticate !== undefined, maxRestarts: o.maxRestarts, maxTopics: o.maxTopics } };
 }
