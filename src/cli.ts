@@ -161,7 +161,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const stopped = new Promise<ShutdownReport>((resolve, reject) => {
     server.actor.subscribe((snapshot) => {
       if (closing === null && (snapshot.matches('draining') || snapshot.status === 'done')) {
-        // With no connection open the supervisor passes through `draining` within one step: test `address` too.
+        // A signal before the server listens stops the supervisor at once, without a drain: nothing to announce.
         if (snapshot.context.address !== null) process.stdout.write('shutting down\n');
         closing = server.close();
         closing.then(resolve, reject);

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Actor, AnyActorRef } from 'xstate';
 import { connectionMachine } from '../machines/connection.machine';
-import { CONNECTION_ID_PREFIX, supervisorMachine } from '../machines/supervisor.machine';
-import type { ConnectionPoolHooks } from './actors/connections.actor';
+import { supervisorMachine } from '../machines/supervisor.machine';
+import { CONNECTION_ID_PREFIX, type ConnectionPool, type ConnectionPoolHooks } from './actors/connections.actor';
 import type { HttpRoute, ListenerOptions, UpgradeRoute } from './actors/listener.actor';
 import type { LiveConnection } from './actors/socket.bridge';
 import { createInspector } from './inspect/inspector';
@@ -26,11 +26,14 @@ export interface Observability {
   listener: Pick<ListenerOptions, 'httpRoutes' | 'upgradeRoutes' | 'onRefused'>;
   /** Hooks to pass to the connection pool. */
   pool: ConnectionPoolHooks;
-  /** Follows the supervisor once it exists: lifecycle logs, drain duration, the inspector's stream. */
-  attach(supervisor: Actor<typeof supervisorMachine>): void;
+  /** Follows the supervisor and its pool once they exist: lifecycle logs, drain duration, connection counts, the inspector's stream. */
+  attach(supervisor: Actor<typeof supervisorMachine>, pool: PoolCounts): void;
   /** The server's own Prometheus registry; null with `metrics: false`. */
   readonly registry: Registry | null;
 }
+
+/** What the connection pool counts: connections accepted so far, and open now. */
+export type PoolCounts = Pick<ConnectionPool, 'accepted' | 'open'>;
 
 /** The top-level state of an actor (`open` for `{ open: { heartbeat: 'idle', ... } }`). */
 function topState(actor: AnyActorRef | undefined): string | undefined {
@@ -48,6 +51,7 @@ function topState(actor: AnyActorRef | undefined): string | undefined {
 export function createObservability(options: ObservabilityOptions): Observability {
   const { logger, connections } = options;
   let supervisor: Actor<typeof supervisorMachine> | null = null;
+  let pool: PoolCounts | null = null;
   let drainStartedAt: number | null = null;
   let drainFinishedAt: number | null = null;
 
@@ -57,7 +61,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
         states: Object.keys(connectionMachine.root.states),
         // A hibernated connection has no actor: its bridge says so.
         stateOf: (id) => topState(supervisor?.system.get(id) as AnyActorRef | undefined) ?? (connections.get(id)?.hibernated ? 'hibernated' : undefined),
-        opened: () => supervisor?.getSnapshot().context.spawned ?? 0,
+        opened: () => pool?.accepted ?? 0,
         drainSeconds: () => (drainStartedAt === null ? null : ((drainFinishedAt ?? Date.now()) - drainStartedAt) / 1000),
       })
     : null;
@@ -66,6 +70,7 @@ export function createObservability(options: ObservabilityOptions): Observabilit
         connections,
         machines: { supervisor: supervisorMachine, connection: connectionMachine },
         connectionPrefix: CONNECTION_ID_PREFIX,
+        counts: () => pool,
         logger,
         ...(options.inspectorToken === undefined ? {} : { token: options.inspectorToken }),
         ...(metrics === null ? {} : { onRefused: (status: number) => metrics.handshakeRefused(status) }),
@@ -91,21 +96,22 @@ export function createObservability(options: ObservabilityOptions): Observabilit
         inspector?.hub.connectionEnded(record);
       },
     },
-    attach(actor) {
+    attach(actor, counts) {
       supervisor = actor;
+      pool = counts;
       inspector?.hub.attach(actor);
       let listening = false;
       actor.subscribe({
         next: (snapshot) => {
-          const { address, active } = snapshot.context;
+          const { address } = snapshot.context;
           if (!listening && address !== null) {
             listening = true;
             logger.info({ url: address.url, metrics: metrics !== null, inspector: inspector !== null }, 'listening');
           }
-          // With no connection open the supervisor passes through `draining` within one step: `done` starts it too.
+          // The drain shows as `draining` (until the pool answers how many are open); `done` covers a stop without one.
           if (listening && drainStartedAt === null && (snapshot.value === 'draining' || snapshot.status === 'done')) {
             drainStartedAt = Date.now();
-            logger.info({ open: active }, 'drain started');
+            logger.info({ open: counts.open }, 'drain started');
           }
           if (snapshot.status === 'done' && drainFinishedAt === null) {
             drainFinishedAt = Date.now();

@@ -89,6 +89,7 @@ export function createServer(options: ServerOptions = {}): Server {
     ...(o.inspectorToken === undefined ? {} : { inspectorToken: o.inspectorToken }),
   });
   const connections = createConnectionLogic(o, protocols, { logger, broker, registry });
+  const pool = createConnectionPool(connections.kinds, connections.common, observability.pool);
   const machine = supervisorMachine.provide({
     actors: {
       listener: createListener({
@@ -97,11 +98,12 @@ export function createServer(options: ServerOptions = {}): Server {
         path: o.path,
         logger,
         admit: createAdmission(o, protocols),
+        accept: pool.accept,
         onClosed: releasePort,
         ...observability.listener,
       }),
       signals: o.handleSignals ? processSignals : noSignals,
-      connections: createConnectionPool(connections.kinds, connections.common, observability.pool),
+      connections: pool.logic,
     },
     delays: { drainTimeout: o.drainTimeout },
   });
@@ -118,11 +120,11 @@ export function createServer(options: ServerOptions = {}): Server {
     }),
   });
   indexDelayedEvents(actor.system);
-  observability.attach(actor);
+  observability.attach(actor, pool);
   let drainStartedAt: number | null = null;
   actor.subscribe({
     next: (snapshot) => {
-      // Read on every supervisor step (two per connection): `value` is a string here, `matches` would allocate.
+      // Read on every supervisor step: `value` is a string here, `matches` would allocate.
       if (drainStartedAt === null && snapshot.value === 'draining') drainStartedAt = Date.now();
     },
     error: (error) => logger.error({ err: error }, 'supervisor failed'),

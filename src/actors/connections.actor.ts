@@ -1,5 +1,5 @@
 import { createActor, fromCallback } from 'xstate';
-import type { AnyActorLogic, AnyActorRef } from 'xstate';
+import type { AnyActorLogic, AnyActorRef, CallbackActorLogic } from 'xstate';
 import { CloseCode } from '../protocol/close-codes';
 import {
   closeRecord,
@@ -49,28 +49,51 @@ interface Held {
   resume: Hibernation | null;
 }
 
+/** Connections are named `conn-<n>`, n counting from 1 in the order they were accepted. */
+export const CONNECTION_ID_PREFIX = 'conn-';
+
+/** The connection pool: the actor the supervisor invokes, and the door the listener hands admitted upgrades through. */
+export interface ConnectionPool {
+  /** The supervisor's `connections` actor: it takes `connections.shutdown` and `connections.terminate`, and reports the drain. */
+  logic: CallbackActorLogic<ConnectionsCommand, void>;
+  /**
+   * Starts the connection of an admitted upgrade, named `conn-<n>`, and
+   * returns its id; null while the pool is not running (the upgrade is to be
+   * refused). The listener calls it directly: no supervisor step per connection.
+   */
+  accept(transport: unknown, protocol: string): string | null;
+  /** Connections accepted since the pool started. */
+  readonly accepted: number;
+  /** Connections accepted and not yet ended: awake, hibernating, or still upgrading. */
+  readonly open: number;
+}
+
 /**
- * Starts and holds the connection actors the supervisor decides to accept.
- * Each is created with the pool as its parent, so it belongs to the
- * supervisor's system (inspection sees it there; `system.get(id)` finds it),
- * and the pool tells the supervisor of each connection's end with one event
- * type, `connection.ended`, carrying its close record. (The parent receives
- * `xstate.done.actor.<id>`, a different event type per connection: XState
- * memoises a machine's transition candidates per event type and state node
- * for ever, so a machine as the parent kept about 300 bytes for every
- * connection that had ever ended.) The pool, not the supervisor's snapshot,
- * holds the references: XState copies a snapshot's `children` on every spawn
- * and stop, which made accepting a connection O(open connections).
+ * Starts and holds the connection actors. The listener hands it every
+ * admitted upgrade (`accept`), with no supervisor step in between: a
+ * transition of the supervisor per accepted connection and per ended one
+ * cost a third of a handshake's server time, and the supervisor decides
+ * nothing about a connection until the server drains. The supervisor hears
+ * from the pool only then: when told `connections.shutdown` the pool answers
+ * `connections.draining` with how many connections are open, and from then
+ * on reports each connection's end (`connection.ended`, with its record).
+ *
+ * Each connection actor is created with the pool as its parent, so it
+ * belongs to the supervisor's system (inspection sees it there;
+ * `system.get(id)` finds it). Its end reaches the pool, not a machine: the
+ * parent of a connection receives `xstate.done.actor.<id>`, an event type per
+ * connection, and XState memoises a machine's transition candidates per event
+ * type and state node for ever.
  *
  * A connection actor that hibernates (its output is a `Hibernation`) has
  * ended, but its connection has not: the pool keeps its socket bridge and
  * its resume data, and the first event the bridge reports for it (a message,
  * a failure, an unanswered heartbeat) or the server sends it (shutdown)
  * starts a fresh actor with `input.resume`, which goes straight to `open`,
- * and hands it that event. The supervisor never hears of it. A hibernating
- * connection whose socket closes ends without waking: its close record is
- * the one an actor woken for the close would make at once (`closeRecord`,
- * nothing decided), so no actor is made only to end.
+ * and hands it that event. A hibernating connection whose socket closes ends
+ * without waking: its close record is the one an actor woken for the close
+ * would make at once (`closeRecord`, nothing decided), so no actor is made
+ * only to end.
  *
  * A kind whose connections `opensAsleep` opens them hibernating: no actor
  * until the first event. A connection that opens and closes without a
@@ -83,11 +106,15 @@ export function createConnectionPool(
   /** Input every connection gets besides its id and transport. */
   common: { authenticate?: boolean; maxRestarts?: number; maxTopics?: number } = {},
   hooks: ConnectionPoolHooks = {},
-) {
-  // Besides the supervisor's commands it receives its connection actors' done and error events, which it ignores:
-  // it observes each actor instead.
-  return fromCallback<ConnectionsCommand, void>(({ receive, self, sendBack }) => {
-    const held = new Map<string, Held>();
+): ConnectionPool {
+  const held = new Map<string, Held>();
+  let accepted = 0;
+  /** Set while the pool's actor runs: what starts a connection. */
+  let spawn: ((connection: Held) => void) | null = null;
+
+  const logic = fromCallback<ConnectionsCommand, void>(({ receive, self, sendBack }) => {
+    /** Set once the supervisor drains: from then on it is told of every end. */
+    let draining = false;
     const send = (connection: Held, event: ConnectionEvent): void => {
       if (connection.actor === null) {
         // Closed while hibernating: the record is the one a woken actor would make at once (open, nothing decided).
@@ -103,7 +130,7 @@ export function createConnectionPool(
       held.delete(connection.id);
       connection.socket?.dispose();
       hooks.onEnded?.(record);
-      sendBack({ type: 'connection.ended', record } satisfies SupervisorEvent);
+      if (draining) sendBack({ type: 'connection.ended', record } satisfies SupervisorEvent);
     };
     const start = (connection: Held, resume: Hibernation | undefined): void => {
       const { id, kind, transport, socket } = connection;
@@ -129,26 +156,26 @@ export function createConnectionPool(
       start(connection, resume);
     };
 
+    spawn = (connection) => {
+      const { id, kind, transport } = connection;
+      // The bridge reports to the actor (waking it if it hibernates), which exists before the bridge is first asked to do anything.
+      connection.socket = kind.socket?.(id, transport, (event: ConnectionEvent) => send(connection, event));
+      held.set(id, connection);
+      if (kind.opensAsleep === true && connection.socket !== undefined) {
+        connection.resume = { id, hibernated: true, protocol: null, identity: null };
+        connection.socket.upgradeAsleep();
+      } else {
+        start(connection, undefined);
+      }
+      hooks.onAccepted?.(id);
+    };
+
     receive((command) => {
       switch (command.type) {
-        case 'connections.spawn': {
-          const { id, transport, protocol } = command;
-          const kind = connections instanceof Map ? connections.get(protocol) : (connections as ConnectionKind);
-          if (kind === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
-          const connection: Held = { id, kind, transport, socket: undefined, actor: null, resume: null };
-          // The bridge reports to the actor (waking it if it hibernates), which exists before the bridge is first asked to do anything.
-          connection.socket = kind.socket?.(id, transport, (event: ConnectionEvent) => send(connection, event));
-          held.set(id, connection);
-          if (kind.opensAsleep === true && connection.socket !== undefined) {
-            connection.resume = { id, hibernated: true, protocol: null, identity: null };
-            connection.socket.upgradeAsleep();
-          } else {
-            start(connection, undefined);
-          }
-          hooks.onAccepted?.(id);
-          break;
-        }
         case 'connections.shutdown':
+          draining = true;
+          // Before any end it causes: the supervisor counts the drain down from this.
+          sendBack({ type: 'connections.draining', open: held.size } satisfies SupervisorEvent);
           broadcast('server.shutdown');
           break;
         case 'connections.terminate':
@@ -159,6 +186,27 @@ export function createConnectionPool(
 
     // The supervisor has stopped (drain over, or forced): whatever is still open is terminated.
     // (An actor with a parent cannot be stopped from outside; it ends itself once its socket is gone.)
-    return () => broadcast('server.terminate');
+    return () => {
+      spawn = null;
+      broadcast('server.terminate');
+    };
   });
+
+  return {
+    logic,
+    accept(transport, protocol) {
+      if (spawn === null) return null;
+      const kind = connections instanceof Map ? connections.get(protocol) : (connections as ConnectionKind);
+      if (kind === undefined) throw new Error(`statewire: no connection logic for protocol "${protocol}"`);
+      const id = `${CONNECTION_ID_PREFIX}${++accepted}`;
+      spawn({ id, kind, transport, socket: undefined, actor: null, resume: null });
+      return id;
+    },
+    get accepted() {
+      return accepted;
+    },
+    get open() {
+      return held.size;
+    },
+  };
 }

@@ -47,6 +47,11 @@ export interface ListenerOptions {
   logger: Logger;
   /** Decides on an upgrade request on any path that is not an extra route (path, subprotocol, origin). */
   admit: (request: IncomingMessage, path: string) => Admission;
+  /**
+   * Takes an admitted upgrade (the connection pool's `accept`); null when
+   * nothing can take it, and the upgrade is refused with 503.
+   */
+  accept: (transport: UpgradeTransport, protocol: string) => string | null;
   /** Extra HTTP endpoints by exact path (`/healthz` is built in). */
   httpRoutes?: ReadonlyMap<string, HttpRoute>;
   /** Extra upgrade endpoints by exact path; they are refused with 503 while draining like the protocol's. */
@@ -78,8 +83,8 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string): 
 
 /**
  * The HTTP listener: serves `GET /healthz`, answers every other plain request
- * with 404, and upgrades WebSocket requests on `path`. While draining it
- * answers health checks and upgrades with 503.
+ * with 404, and hands admitted WebSocket upgrades to `accept`. While draining
+ * it answers health checks and upgrades with 503.
  */
 export function createListener(options: ListenerOptions) {
   const { host, port, path, logger } = options;
@@ -111,7 +116,7 @@ export function createListener(options: ListenerOptions) {
       const admission = options.admit(request, requestPath);
       if ('status' in admission) return refuse(admission.status, admission.message);
       socket.on('error', ignoreError);
-      report({ type: 'listener.connection', transport: new Upgrade(request, socket, head), protocol: admission.protocol });
+      if (options.accept(new Upgrade(request, socket, head), admission.protocol) === null) refuse(503, 'Service Unavailable');
     });
     server.on('clientError', (_error, socket) => socket.destroy());
     server.once('error', (error) => {

@@ -15,9 +15,6 @@ export interface ActorView {
   /** The event that led to this snapshot, by type only (payloads can hold sockets). */
   event?: string;
   at: number;
-  /** The supervisor's connection counts. */
-  active?: number;
-  spawned?: number;
 }
 
 /** A connection that has closed, kept for `closedRetention` ms. */
@@ -40,6 +37,9 @@ export interface CountersView {
   connections: Record<string, number[]>;
   /** Open connections left out (beyond `maxListed`, and selected by no page). */
   more: number;
+  /** The connection pool's counts, shown with the supervisor: connections open now, and accepted so far. */
+  open: number;
+  accepted: number;
 }
 
 export type InspectorEvent = ActorView | ClosedView | CountersView;
@@ -65,6 +65,8 @@ export interface InspectorHubOptions {
   machines: Record<string, StateTree>;
   /** Which systemIds are connection actors. */
   connectionPrefix: string;
+  /** The connection pool's counts, once the server has one. */
+  counts?: () => { open: number; accepted: number } | null;
   logger: Logger;
   /** Milliseconds between counter updates. Default 500. */
   counterInterval?: number;
@@ -121,20 +123,17 @@ export function createInspectorHub(options: InspectorHubOptions): InspectorHub {
   let stopped = false;
 
   const viewOf = (id: string, snapshot: unknown, event?: string): ActorView => {
-    const s = snapshot as { value?: unknown; status: string; context?: { active?: number; spawned?: number } };
+    const s = snapshot as { value?: unknown; status: string };
     const view: ActorView = { type: 'snapshot', id, value: s.value ?? null, status: s.status, at: Date.now() };
     if (event !== undefined) view.event = event;
-    if (id === 'supervisor' && s.context !== undefined) {
-      view.active = s.context.active;
-      view.spawned = s.context.spawned;
-    }
     return view;
   };
 
   const counters = (): CountersView => {
     const selected = new Set<string>();
     for (const client of clients.values()) if (client.selected !== null) selected.add(client.selected);
-    const view: CountersView = { type: 'counters', at: Date.now(), connections: {}, more: 0 };
+    const pool = options.counts?.() ?? null;
+    const view: CountersView = { type: 'counters', at: Date.now(), connections: {}, more: 0, open: pool?.open ?? connections.size, accepted: pool?.accepted ?? 0 };
     let listed = 0;
     for (const [id, c] of connections) {
       if (listed >= maxListed && !selected.has(id)) {

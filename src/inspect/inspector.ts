@@ -22,6 +22,8 @@ export interface InspectorOptions {
   machines: { supervisor: AnyStateMachine; connection: AnyStateMachine };
   /** Which systemIds are connection actors (`conn-`). */
   connectionPrefix: string;
+  /** The connection pool's counts, shown with the supervisor. */
+  counts?: () => { open: number; accepted: number } | null;
   /** Required from every client when set; otherwise only loopback clients are let in. */
   token?: string;
   logger: Logger;
@@ -62,6 +64,7 @@ export function createInspector(options: InspectorOptions): Inspector {
     connections: options.connections,
     machines: { supervisor: describeMachine(options.machines.supervisor), connection: describeMachine(options.machines.connection) },
     connectionPrefix: options.connectionPrefix,
+    ...(options.counts === undefined ? {} : { counts: options.counts }),
     logger: options.logger,
   });
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 4096 });

@@ -200,7 +200,6 @@ const SCRIPT = `
     var a = actorOf(e.id);
     a.value = e.value;
     a.status = e.status;
-    if (e.id === 'supervisor' && e.active !== undefined) a.extra = ' (' + e.active + ' open, ' + e.spawned + ' accepted)';
     if (e.event) {
       a.events.unshift({ at: e.at, event: e.event, state: stateText(e.value) });
       if (a.events.length > 30) a.events.length = 30;
@@ -219,6 +218,11 @@ const SCRIPT = `
     if (a.id === selected) renderDetail();
   }
   function onCounters(e) {
+    var supervisor = actors.get('supervisor');
+    if (supervisor) {
+      supervisor.extra = ' (' + e.open + ' open, ' + e.accepted + ' accepted)';
+      renderRow(supervisor);
+    }
     Object.keys(e.connections).forEach(function (id) {
       var a = actorOf(id);
       if (a.closed) return;

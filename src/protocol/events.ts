@@ -189,24 +189,20 @@ export interface ListenAddress {
   url: string;
 }
 
-/** Events the listener sends to the supervisor. `transport` is opaque to machines. */
-export type ListenerEvent =
-  | { type: 'listener.ready'; address: ListenAddress }
-  | { type: 'listener.failed'; message: string }
-  | { type: 'listener.connection'; transport: unknown; protocol: string };
+/** Events the listener sends to the supervisor. (Admitted upgrades go to the connection pool, not through the supervisor.) */
+export type ListenerEvent = { type: 'listener.ready'; address: ListenAddress } | { type: 'listener.failed'; message: string };
 
 /** Commands the supervisor sends to its connection pool. */
-export type ConnectionsCommand =
-  | { type: 'connections.spawn'; id: string; transport: unknown; protocol: string }
-  | { type: 'connections.shutdown' }
-  | { type: 'connections.terminate' };
+export type ConnectionsCommand = { type: 'connections.shutdown' } | { type: 'connections.terminate' };
 
 /** Commands the supervisor sends to its listener. */
 export type ListenerCommand = { type: 'listener.drain' };
 
 export type SupervisorEvent =
   | ListenerEvent
-  /** The connection pool: a connection has ended (closed, or its actor failed: code 1011), with its record. */
+  /** The connection pool's answer to `connections.shutdown`: how many connections the drain waits for. */
+  | { type: 'connections.draining'; open: number }
+  /** The connection pool, once draining: a connection has ended (closed, or its actor failed: code 1011), with its record. */
   | { type: 'connection.ended'; record: CloseRecord }
   | { type: 'signal'; signal: string }
   | { type: 'server.close' };

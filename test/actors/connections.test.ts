@@ -10,6 +10,7 @@ import {
   type Hibernation,
   type SocketCommand,
   type SocketPort,
+  type SupervisorEvent,
 } from '../../src/protocol/events';
 
 /** A connection that asks its bridge to upgrade as it starts, opens when told, ends when its socket closes, fails on `fail`. */
@@ -108,24 +109,26 @@ function startPool(logic: typeof connection | typeof sleeper = connection, opens
   const { made, factory } = bridges();
   const ended: CloseRecord[] = [];
   const accepted: string[] = [];
-  // What the supervisor is told: one `connection.ended` per connection that ended, whatever its id.
-  const told: { type: string; record: CloseRecord }[] = [];
+  // What the supervisor is told: nothing until it drains; then how many are open, and one `connection.ended` per end.
+  const told: SupervisorEvent[] = [];
+  const connections = createConnectionPool(
+    { logic, socket: factory, opensAsleep },
+    {},
+    { onEnded: (record) => ended.push(record), onAccepted: (id) => accepted.push(id) },
+  );
   const supervisor = createActor(
-    setup({ actors: { connections: createConnectionPool(
-          { logic, socket: factory, opensAsleep },
-          {},
-          { onEnded: (record) => ended.push(record), onAccepted: (id) => accepted.push(id) },
-        ), } }).createMachine({
+    setup({ actors: { connections: connections.logic } }).createMachine({
       invoke: { id: 'connections', src: 'connections' },
       on: { '*': { actions: ({ event }) => void told.push(event as (typeof told)[number]) } },
     }),
   ).start();
   const pool = supervisor.getSnapshot().children.connections!;
+  /** Accepts the next upgrade, which the pool names `id`. */
   const spawn = (id: string) => {
-    pool.send({ type: 'connections.spawn', id, transport: `transport of ${id}`, protocol: 'any' });
+    expect(connections.accept(`transport of ${id}`, 'any')).toBe(id);
     return supervisor.system.get(id) as AnyActorRef;
   };
-  return { made, ended, accepted, told, spawn, supervisor, pool };
+  return { made, ended, accepted, told, spawn, supervisor, pool, connections };
 }
 
 describe('connection pool', () => {
@@ -153,15 +156,41 @@ describe('connection pool', () => {
     expect(ended.map((record) => record.id)).toEqual(['conn-1']);
   });
 
-  it('tells the supervisor of every end with one event type, the record in it (a type per connection id would grow XState caches for ever)', () => {
-    const { made, told, spawn } = startPool();
+  it('names connections conn-1, conn-2, ... in the order it accepts them, and counts them accepted and open', () => {
+    const { made, spawn, connections } = startPool();
+    spawn('conn-1');
+    spawn('conn-2');
+    spawn('conn-3');
+    made[1].report({ type: 'socket.closed', code: 1000, reason: '', counters: emptyCounters() });
+    expect({ accepted: connections.accepted, open: connections.open }).toEqual({ accepted: 3, open: 2 });
+  });
+
+  it('accepts nothing while its actor is not running: the listener refuses the upgrade', () => {
+    const idle = createConnectionPool({ logic: connection });
+    expect(idle.accept('transport', 'any')).toBeNull();
+    const { supervisor, connections } = startPool();
+    supervisor.stop();
+    expect(connections.accept('transport', 'any')).toBeNull();
+    expect(connections.accepted).toBe(0);
+  });
+
+  it('tells the supervisor nothing per connection until it drains; then how many are open, and every end with one event type and the record in it', () => {
+    const { made, told, spawn, pool } = startPool();
     spawn('conn-1');
     spawn('conn-2').send({ type: 'fail' });
-    made[0].report({ type: 'socket.closed', code: 1000, reason: 'bye', counters: emptyCounters() });
-    expect(told.map((event) => event.type)).toEqual(['connection.ended', 'connection.ended']);
-    expect(told.map(({ record }) => [record.id, record.code])).toEqual([
-      ['conn-2', 1011],
-      ['conn-1', 1000],
+    const three = spawn('conn-3');
+    spawn('conn-4');
+    made[0].report({ type: 'socket.closed', code: 1000, reason: 'early', counters: emptyCounters() });
+    expect(told).toEqual([]);
+    pool.send({ type: 'connections.shutdown' });
+    three.send({ type: 'fail' });
+    made[3].report({ type: 'socket.closed', code: 1000, reason: 'bye', counters: emptyCounters() });
+    // (A type per connection id, `xstate.done.actor.conn-N`, would grow XState's caches for ever.)
+    expect(told.map((event) => event.type)).toEqual(['connections.draining', 'connection.ended', 'connection.ended']);
+    expect(told[0]).toEqual({ type: 'connections.draining', open: 2 });
+    expect(told.slice(1).map((event) => (event.type === 'connection.ended' ? [event.record.id, event.record.code] : null))).toEqual([
+      ['conn-3', 1011],
+      ['conn-4', 1000],
     ]);
   });
 
@@ -211,7 +240,7 @@ describe('connection pool', () => {
     });
 
     it('ends without waking when its socket closes: the bridge disposed of, the record made from the close as an actor woken for it would', () => {
-      const { made, ended, told, spawn, supervisor } = startPool(sleeper);
+      const { made, ended, spawn, supervisor } = startPool(sleeper);
       spawn('conn-1').send({ type: 'hibernate' });
       const counters = { ...emptyCounters(), messagesIn: 3, bytesIn: 12 };
       made[0].report({ type: 'socket.closed', code: 1001, reason: 'client leaving', counters });
@@ -219,7 +248,6 @@ describe('connection pool', () => {
       expect(bridgeCalls(made[0].commands)).toEqual(['socket.upgrade', 'bridge.hibernate']);
       expect(made[0].disposed).toBe(1);
       expect(ended).toEqual([{ id: 'conn-1', code: 1001, reason: 'client leaving', clean: true, ...counters }]);
-      expect(told).toEqual([{ type: 'connection.ended', record: ended[0] }]);
       expect(supervisor.system.get('conn-1')).toBeUndefined();
     });
 
@@ -241,7 +269,7 @@ describe('connection pool', () => {
     });
 
     it('is woken by a shutdown, and then closes with 1001 as an open connection does', () => {
-      const { made, ended, spawn, supervisor, pool } = startPool(sleeper);
+      const { made, ended, told, spawn, supervisor, pool } = startPool(sleeper);
       spawn('conn-1').send({ type: 'hibernate' });
       spawn('conn-2');
       pool.send({ type: 'connections.shutdown' });
@@ -249,6 +277,12 @@ describe('connection pool', () => {
       expect(ended.map((record) => [record.id, record.code])).toEqual([
         ['conn-1', 1001],
         ['conn-2', 1001],
+      ]);
+      // The hibernating connection counts as open in the drain.
+      expect(told).toEqual([
+        { type: 'connections.draining', open: 2 },
+        { type: 'connection.ended', record: ended[0] },
+        { type: 'connection.ended', record: ended[1] },
       ]);
       expect(made.map((bridge) => bridge.disposed)).toEqual([1, 1]);
       expect(supervisor.system.get('conn-1')).toBeUndefined();

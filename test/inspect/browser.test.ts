@@ -72,6 +72,8 @@ describe('the inspector page in chromium', () => {
     await page.waitForSelector('#diagram .st.active[data-path="closed"]');
     expect(await page.$$eval('#diagram .st.active', (boxes) => boxes.map((b) => b.getAttribute('data-path')))).toEqual(['closed']);
     await page.waitForSelector(`${row('conn-2')}[data-state="open"]`);
+    // The pool's counts, shown with the supervisor: one open, two accepted.
+    await page.locator(`${row('supervisor')} td.state`, { hasText: '(1 open, 2 accepted)' }).waitFor();
 
     await page.locator(`${row('conn-2')} td.in`, { hasText: /^1$/ }).waitFor();
     await page.click(row('conn-2'));

@@ -30,7 +30,7 @@ describe('createServer({ inspect })', () => {
     expect(last).toMatchObject({ status: 'done', value: 'closed', output: { code: 1000 } });
   });
 
-  it('sees the protocol actor receive the messages and the supervisor accept the connection', async () => {
+  it('sees the protocol actor receive the messages, and the connection start in the supervisor\'s system', async () => {
     const events: InspectionEvent[] = [];
     const { url } = await startServer({ inspect: (event) => events.push(event as InspectionEvent) });
     const client = await connect(url);
@@ -43,8 +43,10 @@ describe('createServer({ inspect })', () => {
     expect(inbound).toBeDefined();
     expect(systemIdOf(inbound!)).toBeUndefined(); // a protocol actor: neither a connection nor the supervisor
     expect(inbound!.actorRef.sessionId).not.toBe(inbound!.rootId);
-    const root = events.find((e) => e.type === '@xstate.event' && e.event.type === 'listener.connection');
-    expect(root?.actorRef.sessionId).toBe(root?.rootId);
+    const supervisor = events.find((e) => e.type === '@xstate.actor' && e.actorRef.sessionId === e.rootId);
+    const connection = events.find((e) => e.type === '@xstate.actor' && systemIdOf(e) === 'conn-1');
+    expect(supervisor).toBeDefined();
+    expect(connection?.rootId).toBe(supervisor!.rootId);
   });
 
   it('takes an observer object, as @statelyai/inspect hands out', async () => {

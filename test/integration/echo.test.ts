@@ -73,11 +73,12 @@ describe('echo over real sockets', () => {
     it('terminates a peer that stops answering pings and stops its actor', async () => {
       const { url, server } = await startServer({ heartbeatInterval: 50, pongTimeout: 50 });
       const client = await connect(url, { autoPong: false });
-      expect(server.actor.getSnapshot().context.active).toBe(1);
+      expect(server.connections.size).toBe(1);
       const done = closed(client);
       expect((await done).code).toBe(1006);
       await new Promise((resolve) => setImmediate(resolve));
-      expect(server.actor.getSnapshot().context.active).toBe(0);
+      expect(server.connections.size).toBe(0);
+      expect(server.actor.system.get('conn-1')).toBeUndefined();
     });
 
     it('keeps a peer that answers pings', async () => {
@@ -195,7 +196,7 @@ describe('a connection actor that fails', () => {
     // A bug inside the connection machine, simulated: an event missing its payload makes an action throw.
     server.actor.system.get('conn-1')!.send({ type: 'socket.failed' } as never);
     expect((await dropped).code).toBe(1006);
-    expect(server.actor.getSnapshot().context.active).toBe(1);
+    expect(server.connections.size).toBe(1);
     const reply = received(other, 1);
     other.send('still here');
     expect(await reply).toEqual(['Echo: still here']);

@@ -46,8 +46,8 @@ describe('hibernation, over real sockets', () => {
     await until(() => got.length === 1, 'the first echo');
     await until(() => hibernated(server, 'conn-1'), 'the connection hibernates');
     expect(actorOf(server, 'conn-1')).toBeUndefined();
-    // Still open and still counted by the supervisor: hibernating is not ending.
-    expect(server.actor.getSnapshot().context.active).toBe(1);
+    // Still open and still counted: hibernating is not ending.
+    expect(server.connections.size).toBe(1);
     expect(outputs.get('conn-1')).toEqual([{ id: 'conn-1', hibernated: true, protocol: expect.objectContaining({ status: 'active' }), identity: null }]);
 
     client.send('two');
@@ -123,7 +123,7 @@ describe('hibernation, over real sockets', () => {
     await until(() => hibernated(server, 'conn-1'), 'the connection hibernates');
     const actorsBefore = outputs.get('conn-1')?.length;
     client.close(1000, 'bye');
-    await until(() => server.actor.getSnapshot().context.active === 0, 'the supervisor counts the end');
+    await until(() => server.connections.size === 0, 'the connection ends');
     expect(server.connections.size).toBe(0);
     // No actor woke to end: its last output is still its hibernation.
     expect(outputs.get('conn-1')).toHaveLength(actorsBefore!);
@@ -143,7 +143,7 @@ describe('hibernation, over real sockets', () => {
     await until(() => hibernated(server, 'conn-1'), 'the connection hibernates');
     answering = false;
     expect((await closed(client)).code).toBe(1006);
-    await until(() => server.actor.getSnapshot().context.active === 0, 'the supervisor counts the end');
+    await until(() => server.connections.size === 0, 'the connection ends');
     expect(outputs.get('conn-1')?.at(-1)).toMatchObject({ code: CloseCode.HeartbeatTimeout, clean: false });
   });
 
@@ -160,7 +160,7 @@ describe('hibernation, over real sockets', () => {
     const done = closed(client);
     client.send(Buffer.from([1, 2, 3]), { binary: true });
     expect((await done).code).toBe(CloseCode.UnsupportedData);
-    await until(() => server.actor.getSnapshot().context.active === 0, 'the supervisor counts the end');
+    await until(() => server.connections.size === 0, 'the connection ends');
     expect(outputs.get('conn-1')?.at(-1)).toMatchObject({ code: CloseCode.UnsupportedData, clean: true });
   });
 

@@ -58,16 +58,18 @@ function start() {
     receive((command) => listenerCommands.push(command));
   });
   const clock = new SimulatedClock();
+  const pool = createConnectionPool({ logic: fakeConnection });
   const machine = supervisorMachine.provide({
-    actors: { listener, signals: fromCallback(() => undefined), connections: createConnectionPool({ logic: fakeConnection }) },
+    actors: { listener, signals: fromCallback(() => undefined), connections: pool.logic },
     delays: { drainTimeout: DRAIN, terminateTimeout: TERMINATE },
   });
   const actor = createActor(machine, { clock }).start();
-  const connect = (transport: unknown = 'ok') => supervisor!.send({ type: 'listener.connection', transport });
+  // The listener hands an admitted upgrade to the pool, not to the supervisor.
+  const connect = (transport: unknown = 'ok') => pool.accept(transport, 'any');
   const ready = () => supervisor!.send({ type: 'listener.ready', address: ADDRESS });
   const connection = (id: string): AnyActorRef | undefined => actor.system.get(id);
-  const connections = () => Array.from({ length: actor.getSnapshot().context.spawned }, (_, i) => `conn-${i + 1}`).filter((id) => connection(id) !== undefined);
-  return { actor, clock, listenerCommands, connect, ready, connection, connections };
+  const connections = () => Array.from({ length: pool.accepted }, (_, i) => `conn-${i + 1}`).filter((id) => connection(id) !== undefined);
+  return { actor, clock, listenerCommands, connect, ready, connection, connections, pool };
 }
 
 describe('supervisor machine', () => {
@@ -86,13 +88,29 @@ describe('supervisor machine', () => {
     expect(actor.getSnapshot().output).toEqual({ forced: false, error: 'EADDRINUSE', drained: [], terminated: 0 });
   });
 
-  it('spawns one connection actor per accepted upgrade', () => {
-    const { ready, connect, connections, actor } = start();
+  it('takes no step per accepted upgrade: its pool starts one connection actor for each', () => {
+    const { ready, connect, connections, actor, pool } = start();
     ready();
+    const listening = actor.getSnapshot();
     connect();
     connect();
     expect(connections()).toEqual(['conn-1', 'conn-2']);
-    expect(actor.getSnapshot().context.active).toBe(2);
+    expect(pool.open).toBe(2);
+    expect(actor.getSnapshot()).toBe(listening);
+  });
+
+  it('counts the drain down from the number of connections the pool has open when it begins', () => {
+    const { actor, ready, connect, connection } = start();
+    ready();
+    connect();
+    connect('hang');
+    connect('hang');
+    connection('conn-1')!.send({ type: 'fail' });
+    actor.send({ type: 'server.close' });
+    expect(actor.getSnapshot().value).toBe('draining');
+    expect(actor.getSnapshot().context.open).toBe(2);
+    connection('conn-2')!.send({ type: 'fail' });
+    expect(actor.getSnapshot().context.open).toBe(1);
   });
 
   it('drains on a signal: stops accepting, shuts every connection down and stops when all have closed', () => {
@@ -163,19 +181,20 @@ describe('supervisor machine', () => {
     ready();
     connect();
     connect();
+    const listening = actor.getSnapshot();
     connection('conn-1')!.send({ type: 'server.shutdown' });
     expect(connections()).toEqual(['conn-2']);
-    expect(actor.getSnapshot().context.active).toBe(1);
+    expect(actor.getSnapshot()).toBe(listening);
   });
 
-  it('survives a connection that fails, and counts it as ended', () => {
-    const { actor, ready, connect, connections, connection } = start();
+  it('survives a connection that fails, which no longer counts as open', () => {
+    const { actor, ready, connect, connections, connection, pool } = start();
     ready();
     connect();
     connect();
     connection('conn-1')!.send({ type: 'fail' });
     expect(actor.getSnapshot().status).toBe('active');
-    expect(actor.getSnapshot().context.active).toBe(1);
+    expect(pool.open).toBe(1);
     expect(connections()).toEqual(['conn-2']);
   });
 
@@ -191,14 +210,16 @@ describe('supervisor machine', () => {
   });
 
   describe('a connection that hibernates', () => {
-    it('still counts as active: its actor completed with a hibernation, and the pool tells the supervisor nothing', () => {
-      const { actor, ready, connect, connection } = start();
+    it('still counts as open: its actor completed with a hibernation, and the pool tells the supervisor nothing', () => {
+      const { actor, ready, connect, connection, pool } = start();
       ready();
       connect();
       connect();
+      const listening = actor.getSnapshot();
       connection('conn-1')!.send({ type: 'hibernate' });
       expect(connection('conn-1')).toBeUndefined();
-      expect(actor.getSnapshot().context.active).toBe(2);
+      expect(pool.open).toBe(2);
+      expect(actor.getSnapshot()).toBe(listening);
     });
 
     it('does not end a drain by hibernating: the drain waits for its close record, which the deadline brings', () => {
@@ -208,7 +229,7 @@ describe('supervisor machine', () => {
       actor.send({ type: 'server.close' });
       connection('conn-1')!.send({ type: 'hibernate' });
       expect(actor.getSnapshot().value).toBe('draining');
-      expect(actor.getSnapshot().context.active).toBe(1);
+      expect(actor.getSnapshot().context.open).toBe(1);
       // Past the deadline the pool wakes it to be terminated; its close record ends the drain.
       clock.increment(DRAIN);
       expect(actor.getSnapshot().status).toBe('done');
