@@ -85,7 +85,8 @@ export const supervisorMachine = setup({
       assertEvent(event, 'connections.draining');
       return { open: event.open };
     }),
-    countEnded: assign(({ context }) => ({ open: context.open === null ? null : context.open - 1 })),
+    // The pool answers the shutdown (`connections.draining`) before it reports any end: `open` is set by then.
+    countEnded: assign(({ context }) => ({ open: context.open! - 1 })),
     recordDrained: assign(({ context, event }) => {
       assertEvent(event, 'connection.ended');
       return { drained: { record: event.record, previous: context.drained } };
