@@ -96,11 +96,17 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
     },
   });
   derived('statewire_connections_opened_total', 'Connections accepted (upgraded) since start.', sources.opened);
-  const closedByCode = new Counter({
+  // Counted in a plain map and read at scrape time: a labelled `inc` per close cost a handshake about 2 us.
+  const closedByCode = new Map<number, number>();
+  new Counter({
     name: 'statewire_connections_closed_total',
     help: 'Connections closed, by close code.',
     labelNames: ['code'],
     registers,
+    collect() {
+      this.reset();
+      for (const [code, n] of closedByCode) this.inc({ code: String(code) }, n);
+    },
   });
   derived('statewire_messages_in_total', 'Data messages read from clients.', () => total(closed.messagesIn, (c) => c.messagesIn));
   derived('statewire_bytes_in_total', 'Bytes of data messages read from clients.', () => total(closed.bytesIn, (c) => c.bytesIn));
@@ -157,7 +163,7 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
   return {
     registry,
     connectionClosed(record) {
-      closedByCode.inc({ code: String(record.code) });
+      closedByCode.set(record.code, (closedByCode.get(record.code) ?? 0) + 1);
       closed.messagesIn += record.messagesIn;
       closed.bytesIn += record.bytesIn;
       closed.messagesOut += record.messagesOut;

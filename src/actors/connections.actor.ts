@@ -158,15 +158,13 @@ export function createConnectionPool(
 
     spawn = (connection) => {
       const { id, kind, transport } = connection;
-      // The bridge reports to the actor (waking it if it hibernates), which exists before the bridge is first asked to do anything.
-      connection.socket = kind.socket?.(id, transport, (event: ConnectionEvent) => send(connection, event));
+      const asleep = kind.opensAsleep === true && kind.socket !== undefined;
+      // Resumed from nothing when it wakes; set before the bridge, which may report the socket's end.
+      if (asleep) connection.resume = { id, hibernated: true, protocol: null, identity: null };
       held.set(id, connection);
-      if (kind.opensAsleep === true && connection.socket !== undefined) {
-        connection.resume = { id, hibernated: true, protocol: null, identity: null };
-        connection.socket.upgradeAsleep();
-      } else {
-        start(connection, undefined);
-      }
+      // The bridge reports to the actor (waking it if it hibernates), which exists before the bridge is first asked to do anything.
+      connection.socket = kind.socket?.(id, transport, (event: ConnectionEvent) => send(connection, event), asleep);
+      if (!asleep) start(connection, undefined);
       hooks.onAccepted?.(id);
     };
 

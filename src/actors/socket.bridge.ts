@@ -128,16 +128,16 @@ export interface ConnectionSocket extends SocketPort {
   hibernate(): void;
   /** A fresh connection actor takes over the socket: the bridge's own heartbeat stops. */
   wake(): void;
-  /**
-   * Completes the upgrade with no connection actor: the connection opens
-   * hibernating (the bridge keeps its heartbeat from the start) and reports
-   * nothing on open. Whatever it reports next wakes it.
-   */
-  upgradeAsleep(): void;
 }
 
-/** Makes the bridge of one connection; `report` sends an event to the connection actor. */
-export type SocketBridgeFactory = (id: string, transport: unknown, report: (event: ConnectionEvent) => void) => ConnectionSocket;
+/**
+ * Makes the bridge of one connection; `report` sends an event to the
+ * connection actor. With `asleep` the bridge completes the upgrade at once,
+ * with no connection actor: the connection opens hibernating (the bridge
+ * keeps its heartbeat from the start) and reports nothing on open; whatever
+ * it reports next wakes it.
+ */
+export type SocketBridgeFactory = (id: string, transport: unknown, report: (event: ConnectionEvent) => void, asleep?: boolean) => ConnectionSocket;
 
 /** What every bridge of one protocol shares. */
 interface Shared extends SocketBridgeOptions {
@@ -190,8 +190,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   sleepDue = 0;
   /** json: decodes a batch and hands the protocol one event per message; null for text. */
   private readonly deliverJson: ((messages: readonly string[]) => void) | null;
-  // Before the upgrade completes, the raw socket's end is the connection's end (let go of once upgraded).
-  private onRawClose: (() => void) | null = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
+  /** Until the upgrade completes, the raw socket's end is the connection's end (watched only while it waits). */
+  private onRawClose: (() => void) | null = null;
 
   constructor(
     private readonly shared: Shared,
@@ -201,7 +201,12 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   ) {
     this.outbox = new Outbox(this, shared.outbox);
     this.deliverJson = shared.codec === 'json' ? this.jsonInbound() : null;
-    transport.socket.on('close', this.onRawClose!);
+  }
+
+  /** Watches the raw socket until the upgrade completes: its end before then is the connection's end (1006). */
+  watchRawClose(): void {
+    this.onRawClose = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
+    this.transport.socket.on('close', this.onRawClose);
   }
 
   // ---- the connection's commands
@@ -289,18 +294,15 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     else this.ws.terminate();
   }
 
-  upgradeAsleep(): void {
-    this.upgrade(true);
-  }
-
-  private upgrade(asleep = false): void {
+  /** Completes the upgrade; `asleep`: with no connection actor (see `SocketBridgeFactory`). */
+  upgrade(asleep = false): void {
     const { transport } = this;
     const { request, head } = transport;
     transport.request = null;
     transport.head = null;
     if (request === null || head === null) return;
     this.shared.wss.handleUpgrade(request, transport.socket, head, (upgraded) => {
-      transport.socket.off('close', this.onRawClose!);
+      if (this.onRawClose !== null) transport.socket.off('close', this.onRawClose);
       this.onRawClose = null;
       const ws = upgraded as BridgedWebSocket;
       ws.bridge = this;
@@ -309,6 +311,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       if (asleep) this.hibernate();
       else this.report({ type: 'socket.open' });
     });
+    // ws completes a valid upgrade at once; one it refused (400) ends with the raw socket.
+    if (this.ws === null && this.onRawClose === null) this.watchRawClose();
   }
 
   private wire(protocol: AnyActorRef, restarted: boolean): void {
@@ -470,5 +474,11 @@ export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFa
       onOverflow: (sink) => (sink as SocketBridge).report({ type: 'outbox.overflow' }),
     },
   };
-  return (id, transport, report) => new SocketBridge(shared, id, transport as UpgradeTransport, report);
+  return (id, transport, report, asleep = false) => {
+    const bridge = new SocketBridge(shared, id, transport as UpgradeTransport, report);
+    // A connection that opens asleep upgrades at once; one that waits for its actor (authenticate) watches its socket.
+    if (asleep) bridge.upgrade(true);
+    else bridge.watchRawClose();
+    return bridge;
+  };
 }

@@ -88,9 +88,11 @@ const sleeper = setup({
 /** Bridges that answer the upgrade at once and record what happens to them. */
 function bridges() {
   const made: { id: string; transport: unknown; commands: SocketCommand[]; disposed: number; report: (event: ConnectionEvent) => void }[] = [];
-  const factory = (id: string, transport: unknown, report: (event: ConnectionEvent) => void): ConnectionSocket => {
+  const factory = (id: string, transport: unknown, report: (event: ConnectionEvent) => void, asleep = false): ConnectionSocket => {
     const bridge = { id, transport, commands: [] as SocketCommand[], disposed: 0, report };
     made.push(bridge);
+    // Made asleep, a bridge completes the upgrade itself.
+    if (asleep) bridge.commands.push({ type: 'bridge.upgradeAsleep' } as never);
     return {
       send(command) {
         bridge.commands.push(command);
@@ -99,7 +101,6 @@ function bridges() {
       dispose: () => void bridge.disposed++,
       hibernate: () => void bridge.commands.push({ type: 'bridge.hibernate' } as never),
       wake: () => void bridge.commands.push({ type: 'bridge.wake' } as never),
-      upgradeAsleep: () => void bridge.commands.push({ type: 'bridge.upgradeAsleep' } as never),
     };
   };
   return { made, factory };

@@ -62,9 +62,22 @@ const PONG_TIMEOUT = 300;
  * bridge told its connection actor.
  */
 function upgradedBridge(asleep = false) {
+  const { bridge, ws, raw, broker, reports } = makeBridge(asleep);
+  if (asleep) {
+    expect(reports).toEqual([]);
+  } else {
+    bridge.send({ type: 'socket.upgrade' });
+    expect(reports).toEqual([{ type: 'socket.open' }]);
+    reports.length = 0;
+  }
+  return { bridge, ws, raw, broker, reports, events: ws.bridge! };
+}
+
+/** A socket bridge on fakes, made (`asleep`: and upgraded) but not told anything; `upgrades: false` is ws refusing the handshake. */
+function makeBridge(asleep: boolean, upgrades = true) {
   const ws = { readyState: WebSocket.OPEN as number, bufferedAmount: 0, bridge: null as BridgedWebSocket['bridge'], ping: jest.fn(), close: jest.fn(), terminate: jest.fn() };
   const raw = Object.assign(new EventEmitter(), { write: jest.fn(() => true), destroy: jest.fn() });
-  const wss = { handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => done(ws) };
+  const wss = { handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => upgrades && done(ws) };
   const broker = createMemoryBroker();
   const reports: ConnectionEvent[] = [];
   const factory = createSocketBridge({
@@ -80,16 +93,8 @@ function upgradedBridge(asleep = false) {
     pongTimeout: PONG_TIMEOUT,
   });
   const transport = { socket: raw, request: {}, head: Buffer.alloc(0), toJSON: () => ({ remote: 'test' }) };
-  const bridge = factory('conn-1', transport, (event) => void reports.push(event)) as ConnectionSocket & LiveConnection & OutboxSink;
-  if (asleep) {
-    bridge.upgradeAsleep();
-    expect(reports).toEqual([]);
-  } else {
-    bridge.send({ type: 'socket.upgrade' });
-    expect(reports).toEqual([{ type: 'socket.open' }]);
-    reports.length = 0;
-  }
-  return { bridge, ws, raw, broker, reports, events: ws.bridge! };
+  const bridge = factory('conn-1', transport, (event) => void reports.push(event), asleep) as ConnectionSocket & LiveConnection & OutboxSink;
+  return { bridge, ws, raw, broker, reports };
 }
 
 function wired(bridge: ConnectionSocket) {
@@ -99,6 +104,31 @@ function wired(bridge: ConnectionSocket) {
 }
 
 describe('socket bridge', () => {
+  describe('the raw socket before the upgrade', () => {
+    const closedAbnormally = { type: 'socket.closed', code: 1006, reason: '', counters: expect.objectContaining({ messagesIn: 0 }) };
+
+    it('is watched while the connection waits for its actor (authenticating): its end is the connection\'s, 1006', () => {
+      const { raw, reports } = makeBridge(false);
+      expect(raw.listenerCount('close')).toBe(1);
+      raw.emit('close');
+      expect(reports).toEqual([closedAbnormally]);
+    });
+
+    it('is let go of once upgraded, awake or asleep', () => {
+      const awake = makeBridge(false);
+      awake.bridge.send({ type: 'socket.upgrade' });
+      expect(awake.raw.listenerCount('close')).toBe(0);
+      expect(makeBridge(true).raw.listenerCount('close')).toBe(0);
+    });
+
+    it('is watched after all when ws refuses the upgrade of a connection opening asleep: its end is the connection\'s', () => {
+      const { raw, reports } = makeBridge(true, false);
+      expect(raw.listenerCount('close')).toBe(1);
+      raw.emit('close');
+      expect(reports).toEqual([closedAbnormally]);
+    });
+  });
+
   describe('pong: whether the connection was quiet since the last one', () => {
     it('reports a pong after an inbound message as not quiet, and the next one, after nothing, as quiet', () => {
       const { events, reports } = upgradedBridge();
@@ -162,7 +192,7 @@ describe('socket bridge', () => {
       expect(reports).toEqual([]);
     });
 
-    it('opens hibernating with upgradeAsleep(): reports nothing on open, pings a whole heartbeatInterval after the upgrade, reports the first message', () => {
+    it('opens hibernating when made asleep: upgrades at once, reports nothing on open, pings a whole heartbeatInterval after the upgrade, reports the first message', () => {
       const { bridge, ws, events, reports } = upgradedBridge(true);
       expect(ws.bridge).toBe(bridge);
       expect(bridge.hibernated).toBe(true);
