@@ -48,8 +48,9 @@ export interface ListenerOptions {
   /** Decides on an upgrade request on any path that is not an extra route (path, subprotocol, origin). */
   admit: (request: IncomingMessage, path: string) => Admission;
   /**
-   * Takes an admitted upgrade (the connection pool's `accept`); null when
-   * nothing can take it, and the upgrade is refused with 503.
+   * Takes an admitted upgrade (the connection pool's `accept`), and with it
+   * the socket's errors; null when nothing can take it, and the upgrade is
+   * refused with 503.
    */
   accept: (transport: UpgradeTransport, protocol: string) => string | null;
   /** Extra HTTP endpoints by exact path (`/healthz` is built in). */
@@ -70,7 +71,8 @@ function pathOf(request: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-const ignoreError = (): void => undefined;
+/** An error listener for a socket whose errors do not matter (its close follows): unheard, an error would crash the process. */
+export const ignoreError = (): void => undefined;
 
 /** Answers an upgrade request with a plain HTTP status before any WebSocket exists. */
 export function refuseUpgrade(socket: Duplex, status: number, message: string): void {
@@ -115,7 +117,7 @@ export function createListener(options: ListenerOptions) {
       if (route !== undefined) return route(request, socket, head);
       const admission = options.admit(request, requestPath);
       if ('status' in admission) return refuse(admission.status, admission.message);
-      socket.on('error', ignoreError);
+      // Whoever takes the socket handles its errors from here: ws once upgraded, the socket bridge while it waits.
       if (options.accept(new Upgrade(request, socket, head), admission.protocol) === null) refuse(503, 'Service Unavailable');
     });
     server.on('clientError', (_error, socket) => socket.destroy());

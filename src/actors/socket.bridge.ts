@@ -14,7 +14,7 @@ import {
 } from '../protocol/events';
 import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
 import { encodeTextFrames } from './frames';
-import { refuseUpgrade, type UpgradeTransport } from './listener.actor';
+import { ignoreError, refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
 import { leaveTopics, wireProtocol, type Topics, type Unwire } from './protocol-wiring';
 import { SleepClock, type Sleeper } from './sleep-clock';
@@ -190,7 +190,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   sleepDue = 0;
   /** json: decodes a batch and hands the protocol one event per message; null for text. */
   private readonly deliverJson: ((messages: readonly string[]) => void) | null;
-  /** Until the upgrade completes, the raw socket's end is the connection's end (watched only while it waits). */
+  /** Until the upgrade completes, the raw socket's end is the connection's end (watched only while it waits, with its errors). */
   private onRawClose: (() => void) | null = null;
 
   constructor(
@@ -203,10 +203,21 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     this.deliverJson = shared.codec === 'json' ? this.jsonInbound() : null;
   }
 
-  /** Watches the raw socket until the upgrade completes: its end before then is the connection's end (1006). */
+  /**
+   * Watches the raw socket until the upgrade completes: its end before then
+   * is the connection's end (1006), and its errors are ignored (unheard, one
+   * would crash the process; its close follows). Once upgraded, ws handles them.
+   */
   watchRawClose(): void {
     this.onRawClose = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
-    this.transport.socket.on('close', this.onRawClose);
+    this.transport.socket.on('close', this.onRawClose).on('error', ignoreError);
+  }
+
+  /** Stops watching the raw socket (upgraded, or let go of). */
+  private unwatchRawClose(): void {
+    if (this.onRawClose === null) return;
+    this.transport.socket.off('close', this.onRawClose).off('error', ignoreError);
+    this.onRawClose = null;
   }
 
   // ---- the connection's commands
@@ -279,7 +290,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     this.unwire?.();
     // The subscriptions kept while hibernating, if the connection ends asleep.
     this.topics = leaveTopics(this.topics);
-    if (this.onRawClose !== null) this.transport.socket.off('close', this.onRawClose);
+    this.unwatchRawClose();
     // Its socket's later events go nowhere (an error included: unheard, it would crash the process).
     if (this.ws !== null) this.ws.bridge = null;
     if (!this.closedSent) {
@@ -302,8 +313,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     transport.head = null;
     if (request === null || head === null) return;
     this.shared.wss.handleUpgrade(request, transport.socket, head, (upgraded) => {
-      if (this.onRawClose !== null) transport.socket.off('close', this.onRawClose);
-      this.onRawClose = null;
+      this.unwatchRawClose();
       const ws = upgraded as BridgedWebSocket;
       ws.bridge = this;
       this.ws = ws;

@@ -107,18 +107,19 @@ describe('socket bridge', () => {
   describe('the raw socket before the upgrade', () => {
     const closedAbnormally = { type: 'socket.closed', code: 1006, reason: '', counters: expect.objectContaining({ messagesIn: 0 }) };
 
-    it('is watched while the connection waits for its actor (authenticating): its end is the connection\'s, 1006', () => {
+    it('is watched while the connection waits for its actor (authenticating): its errors ignored, its end the connection\'s, 1006', () => {
       const { raw, reports } = makeBridge(false);
       expect(raw.listenerCount('close')).toBe(1);
+      expect(() => raw.emit('error', new Error('ECONNRESET'))).not.toThrow();
       raw.emit('close');
       expect(reports).toEqual([closedAbnormally]);
     });
 
-    it('is let go of once upgraded, awake or asleep', () => {
+    it('is let go of once upgraded, awake or asleep (ws handles its errors from then on)', () => {
       const awake = makeBridge(false);
       awake.bridge.send({ type: 'socket.upgrade' });
-      expect(awake.raw.listenerCount('close')).toBe(0);
-      expect(makeBridge(true).raw.listenerCount('close')).toBe(0);
+      const asleep = makeBridge(true);
+      for (const { raw } of [awake, asleep]) expect([raw.listenerCount('close'), raw.listenerCount('error')]).toEqual([0, 0]);
     });
 
     it('is watched after all when ws refuses the upgrade of a connection opening asleep: its end is the connection\'s', () => {

@@ -1,3 +1,4 @@
+import { connect as connectRaw } from 'node:net';
 import { WebSocket } from 'ws';
 import { emit, enqueueActions, setup } from 'xstate';
 import type { ProtocolEmitted, ProtocolInput } from '../../src/protocol/events';
@@ -283,6 +284,36 @@ describe('authentication and origin at upgrade', () => {
     expect(await reply).toBe('Echo: in');
     expect(await upgradeStatus(`${url}?token=bad`)).toBe(401);
     expect(await upgradeStatus(`${url}?token=banned`)).toBe(403);
+  });
+
+  it('survives a client that resets its socket while authenticate runs: the connection ends with 1006, the next client is served', async () => {
+    let release: () => void = () => undefined;
+    const authenticating = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const { server, url, port } = await startServer({
+      authenticate: async () => {
+        if (++calls === 1) await authenticating;
+        return { user: 'ada' };
+      },
+    });
+    const raw = connectRaw(port);
+    await new Promise<void>((resolve) => raw.once('connect', resolve));
+    raw.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    raw.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // authenticate resolves for a socket that is gone: the upgrade meets the reset.
+    release();
+    const ok = await connect(url);
+    const reply = new Promise((resolve) => ok.once('message', (data) => resolve(data.toString())));
+    ok.send('in');
+    expect(await reply).toBe('Echo: in');
+    ok.close();
+    await closed(ok);
+    const report = await server.close();
+    expect(report.forced).toBe(false);
+    const metrics = await server.metrics!.metrics();
+    expect(metrics).toMatch(/^statewire_connections_closed_total\{code="1006"\} 1$/m);
   });
 
   it('refuses a browser upgrade from an origin outside the allowlist with 403', async () => {
