@@ -4,7 +4,7 @@ const path = require('path');
 const { setup, send, reportError } = require('./common');
 
 async function main() {
-  const { createServer } = require(path.join(__dirname, '..', '..', 'dist', 'src', 'index.js'));
+  const { createServer } = require(process.env.STATEWIRE_DIST ? process.env.STATEWIRE_DIST + '/src/index.js' : path.join(__dirname, '..', '..', 'dist', 'src', 'index.js'));
   const server = createServer({
     host: '127.0.0.1',
     port: 0,
