@@ -87,7 +87,7 @@ function runServer() {
       process.send({
         rss,
         heapUsed,
-        active: server.actor.getSnapshot().context.active,
+        active: server.connections.size,
         // The histogram holds whole sampling intervals: the delay is what exceeds the resolution.
         delayP50: +(delay.percentile(50) / 1e6 - RESOLUTION_MS).toFixed(2),
         delayP99: +(delay.percentile(99) / 1e6 - RESOLUTION_MS).toFixed(2),
