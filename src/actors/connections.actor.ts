@@ -72,7 +72,7 @@ export interface ConnectionPool {
  * Starts and holds the connection actors. The listener hands it every
  * admitted upgrade (`accept`), with no supervisor step in between: a
  * transition of the supervisor per accepted connection and per ended one
- * cost a third of a handshake's server time, and the supervisor decides
+ * cost about a fifth of a handshake's server CPU, and the supervisor decides
  * nothing about a connection until the server drains. The supervisor hears
  * from the pool only then: when told `connections.shutdown` the pool answers
  * `connections.draining` with how many connections are open, and from then
