@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Actor, AnyActorRef } from 'xstate';
 import { connectionMachine } from '../machines/connection.machine';
 import { supervisorMachine } from '../machines/supervisor.machine';
-import { CONNECTION_ID_PREFIX, type ConnectionPool, type ConnectionPoolHooks } from './actors/connections.actor';
+import { CONNECTION_ID_PREFIX, type ConnectionPoolHooks, type PoolCounts } from './actors/connections.actor';
 import type { HttpRoute, ListenerOptions, UpgradeRoute } from './actors/listener.actor';
 import type { LiveConnection } from './actors/socket.bridge';
 import { createInspector } from './inspect/inspector';
@@ -31,9 +31,6 @@ export interface Observability {
   /** The server's own Prometheus registry; null with `metrics: false`. */
   readonly registry: Registry | null;
 }
-
-/** What the connection pool counts: connections accepted so far, and open now. */
-export type PoolCounts = Pick<ConnectionPool, 'accepted' | 'open'>;
 
 /** The top-level state of an actor (`open` for `{ open: { heartbeat: 'idle', ... } }`). */
 function topState(actor: AnyActorRef | undefined): string | undefined {

@@ -68,6 +68,9 @@ export interface ConnectionPool {
   readonly open: number;
 }
 
+/** What the connection pool counts, for metrics, logs and the inspector. */
+export type PoolCounts = Pick<ConnectionPool, 'accepted' | 'open'>;
+
 /**
  * Starts and holds the connection actors. The listener hands it every
  * admitted upgrade (`accept`), with no supervisor step in between: a

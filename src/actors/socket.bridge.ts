@@ -208,13 +208,13 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
    * is the connection's end (1006), and its errors are ignored (unheard, one
    * would crash the process; its close follows). Once upgraded, ws handles them.
    */
-  watchRawClose(): void {
+  watchRawSocket(): void {
     this.onRawClose = (): void => this.closed(CloseCode.Abnormal, '', emptyCounters());
     this.transport.socket.on('close', this.onRawClose).on('error', ignoreError);
   }
 
   /** Stops watching the raw socket (upgraded, or let go of). */
-  private unwatchRawClose(): void {
+  private unwatchRawSocket(): void {
     if (this.onRawClose === null) return;
     this.transport.socket.off('close', this.onRawClose).off('error', ignoreError);
     this.onRawClose = null;
@@ -290,7 +290,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     this.unwire?.();
     // The subscriptions kept while hibernating, if the connection ends asleep.
     this.topics = leaveTopics(this.topics);
-    this.unwatchRawClose();
+    this.unwatchRawSocket();
     // Its socket's later events go nowhere (an error included: unheard, it would crash the process).
     if (this.ws !== null) this.ws.bridge = null;
     if (!this.closedSent) {
@@ -313,7 +313,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     transport.head = null;
     if (request === null || head === null) return;
     this.shared.wss.handleUpgrade(request, transport.socket, head, (upgraded) => {
-      this.unwatchRawClose();
+      this.unwatchRawSocket();
       const ws = upgraded as BridgedWebSocket;
       ws.bridge = this;
       this.ws = ws;
@@ -322,7 +322,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       else this.report({ type: 'socket.open' });
     });
     // ws completes a valid upgrade at once; one it refused (400) ends with the raw socket.
-    if (this.ws === null && this.onRawClose === null) this.watchRawClose();
+    if (this.ws === null && this.onRawClose === null) this.watchRawSocket();
   }
 
   private wire(protocol: AnyActorRef, restarted: boolean): void {
@@ -488,7 +488,7 @@ export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFa
     const bridge = new SocketBridge(shared, id, transport as UpgradeTransport, report);
     // A connection that opens asleep upgrades at once; one that waits for its actor (authenticate) watches its socket.
     if (asleep) bridge.upgrade(true);
-    else bridge.watchRawClose();
+    else bridge.watchRawSocket();
     return bridge;
   };
 }

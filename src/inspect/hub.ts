@@ -1,6 +1,7 @@
 import type { AnyActorRef, InspectionEvent, Subscription } from 'xstate';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import type { PoolCounts } from '../actors/connections.actor';
 import type { LiveConnection } from '../actors/socket.bridge';
 import type { CloseRecord } from '../protocol/events';
 import type { StateTree } from './machine-tree';
@@ -65,8 +66,8 @@ export interface InspectorHubOptions {
   machines: Record<string, StateTree>;
   /** Which systemIds are connection actors. */
   connectionPrefix: string;
-  /** The connection pool's counts, once the server has one. */
-  counts?: () => { open: number; accepted: number } | null;
+  /** The connection pool's counts (null until the server has attached its pool). */
+  counts: () => PoolCounts | null;
   logger: Logger;
   /** Milliseconds between counter updates. Default 500. */
   counterInterval?: number;
@@ -132,7 +133,7 @@ export function createInspectorHub(options: InspectorHubOptions): InspectorHub {
   const counters = (): CountersView => {
     const selected = new Set<string>();
     for (const client of clients.values()) if (client.selected !== null) selected.add(client.selected);
-    const pool = options.counts?.() ?? null;
+    const pool = options.counts();
     const view: CountersView = { type: 'counters', at: Date.now(), connections: {}, more: 0, open: pool?.open ?? connections.size, accepted: pool?.accepted ?? 0 };
     let listed = 0;
     for (const [id, c] of connections) {

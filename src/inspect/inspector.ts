@@ -4,6 +4,7 @@ import type { AnyStateMachine } from 'xstate';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import { refuseUpgrade, type HttpRoute, type UpgradeRoute } from '../actors/listener.actor';
+import type { PoolCounts } from '../actors/connections.actor';
 import type { LiveConnection } from '../actors/socket.bridge';
 import { createInspectorAccess } from './access';
 import { createInspectorHub, type InspectorHub } from './hub';
@@ -22,8 +23,8 @@ export interface InspectorOptions {
   machines: { supervisor: AnyStateMachine; connection: AnyStateMachine };
   /** Which systemIds are connection actors (`conn-`). */
   connectionPrefix: string;
-  /** The connection pool's counts, shown with the supervisor. */
-  counts?: () => { open: number; accepted: number } | null;
+  /** The connection pool's counts, shown with the supervisor (null until the server has attached its pool). */
+  counts: () => PoolCounts | null;
   /** Required from every client when set; otherwise only loopback clients are let in. */
   token?: string;
   logger: Logger;
@@ -54,7 +55,7 @@ const PAGE_HEADERS = {
  * for the stream).
  *
  * @example
- * const inspector = createInspector({ connections, machines, connectionPrefix: 'conn-', logger });
+ * const inspector = createInspector({ connections, machines, connectionPrefix: 'conn-', counts: () => pool, logger });
  * // mount inspector.httpRoutes and inspector.upgradeRoutes on the listener, then:
  * inspector.hub.attach(supervisorActor);
  */
@@ -64,7 +65,7 @@ export function createInspector(options: InspectorOptions): Inspector {
     connections: options.connections,
     machines: { supervisor: describeMachine(options.machines.supervisor), connection: describeMachine(options.machines.connection) },
     connectionPrefix: options.connectionPrefix,
-    ...(options.counts === undefined ? {} : { counts: options.counts }),
+    counts: options.counts,
     logger: options.logger,
   });
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: 4096 });
