@@ -8,6 +8,7 @@ import type { Admission, UpgradeTransport } from './actors/listener.actor';
 import { clientEventTypes } from './actors/codec';
 import { canPersist, resumable } from './actors/hibernation';
 import { BridgedWebSocket, createSocketBridge, type LiveConnection } from './actors/socket.bridge';
+import type { Inspection } from './actors/stationary';
 import type { Broker } from './broker/broker';
 import type { ResolvedOptions } from './options';
 import { builtinProtocols, type ProtocolDefinition } from './protocols';
@@ -49,6 +50,8 @@ export interface ConnectionParts {
   logger: Logger;
   broker: Broker;
   registry: Map<string, LiveConnection>;
+  /** Inspection observers on the server's actor system (`watchInspection`). */
+  inspection: Inspection;
 }
 
 /** How each protocol's connections start: the connection machine with its protocol and hooks provided, and a socket bridge factory. */
@@ -81,6 +84,7 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
       clientTypes: clientEventTypes(protocol.machine),
       heartbeatInterval: o.heartbeatInterval,
       pongTimeout: o.pongTimeout,
+      inspection: parts.inspection,
     });
     const logic = connectionMachine.provide({
       actors: {

@@ -8,6 +8,7 @@ import { createListener } from './actors/listener.actor';
 import { indexDelayedEvents } from './actors/scheduler';
 import { noSignals, processSignals } from './actors/signals.actor';
 import type { LiveConnection } from './actors/socket.bridge';
+import { watchInspection, type Inspection } from './actors/stationary';
 import { createAdmission, createConnectionLogic, protocolsOf } from './assemble';
 import { createMemoryBroker } from './broker/memory.broker';
 import { resolveOptions, type ServerOptions } from './options';
@@ -88,7 +89,9 @@ export function createServer(options: ServerOptions = {}): Server {
     inspector: o.inspector,
     ...(o.inspectorToken === undefined ? {} : { inspectorToken: o.inspectorToken }),
   });
-  const connections = createConnectionLogic(o, protocols, { logger, broker, registry });
+  // Stationary transitions skip the interpreter only while no inspection observer watches (see stationary.ts).
+  const inspection: Inspection = { observers: o.inspect === undefined ? 0 : 1 };
+  const connections = createConnectionLogic(o, protocols, { logger, broker, registry, inspection });
   const pool = createConnectionPool(connections.kinds, connections.common, observability.pool);
   const machine = supervisorMachine.provide({
     actors: {
@@ -120,6 +123,7 @@ export function createServer(options: ServerOptions = {}): Server {
     }),
   });
   indexDelayedEvents(actor.system);
+  watchInspection(actor.system, inspection);
   observability.attach(actor, pool);
   let drainStartedAt: number | null = null;
   actor.subscribe({

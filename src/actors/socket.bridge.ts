@@ -1,4 +1,4 @@
-import type { AnyActorRef } from 'xstate';
+import type { AnyActorRef, EventObject } from 'xstate';
 import { WebSocket, type WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker';
@@ -18,6 +18,7 @@ import { ignoreError, refuseUpgrade, type UpgradeTransport } from './listener.ac
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
 import { leaveTopics, wireProtocol, type Topics, type Unwire } from './protocol-wiring';
 import { SleepClock, type Sleeper } from './sleep-clock';
+import { deliverDirect, type Inspection } from './stationary';
 
 export type { Codec };
 
@@ -43,6 +44,8 @@ export interface SocketBridgeOptions {
   /** A hibernated connection's heartbeat, kept by its bridge: ping every `heartbeatInterval`, wake it unresponsive after `pongTimeout`. */
   heartbeatInterval?: number;
   pongTimeout?: number;
+  /** Inspection observers on the actor system (`watchInspection`): while there is one, every event goes through the interpreter. Default none. */
+  inspection?: Inspection;
 }
 
 /** A connection's live counters, readable while it is open (metrics, inspection). */
@@ -147,6 +150,13 @@ interface Shared extends SocketBridgeOptions {
   pongTimeout: number;
   /** The heartbeats of the protocol's hibernated connections. */
   sleep: SleepClock;
+  inspection: Inspection;
+}
+
+/** Hands an event to the protocol: a stationary transition directly, unless inspection watches; else the interpreter. */
+function toProtocol<E extends EventObject>(shared: Shared, protocol: AnyActorRef, event: E): void {
+  if (shared.inspection.observers === 0 && deliverDirect(protocol, event)) return;
+  protocol.send(event);
 }
 
 /** Hands a socket read's batch to the protocol, after the read (`process.nextTick`, with no closure per connection). */
@@ -352,7 +362,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     const { batch, protocol } = this;
     if (batch === null || protocol === null) return;
     this.batch = null;
-    if (this.deliverJson === null) protocol.send({ type: 'socket.messages', messages: batch });
+    if (this.deliverJson === null) toProtocol(this.shared, protocol, { type: 'socket.messages', messages: batch });
     else this.deliverJson(batch);
   }
 
@@ -426,7 +436,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     const to: JsonDelivery = {
       accepting: () => this.accepting,
       // `protocol` is read each time: a crash restarts it mid-batch.
-      event: (event) => this.protocol!.send(event),
+      event: (event) => toProtocol(this.shared, this.protocol!, event),
       error: (frame) => this.outbox.push(frame),
       violation: (failure, remaining) => {
         this.accepting = false;
@@ -475,6 +485,7 @@ export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFa
     heartbeatInterval: options.heartbeatInterval ?? 25_000,
     pongTimeout: options.pongTimeout ?? 10_000,
     sleep: new SleepClock(),
+    inspection: options.inspection ?? { observers: 0 },
     debug: options.logger.isLevelEnabled('debug'),
     // One options object for every outbox of the protocol; the callbacks find the connection through the sink.
     outbox: {

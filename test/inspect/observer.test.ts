@@ -49,6 +49,26 @@ describe('createServer({ inspect })', () => {
     expect(connection?.rootId).toBe(supervisor!.rootId);
   });
 
+  it('system.inspect on a running server sees every message reach the protocol, while it watches', async () => {
+    // Echo's transition is stationary: unwatched, it runs without the interpreter (src/actors/stationary.ts).
+    const { server, url } = await startServer();
+    const client = await connect(url);
+    const replies: string[] = [];
+    client.send('before');
+    replies.push(...(await received(client, 1)));
+    const inbound: string[] = [];
+    const subscription = server.actor.system.inspect((event) => {
+      if (event.type === '@xstate.event' && event.event.type === 'socket.messages') inbound.push(...(event.event as unknown as { messages: string[] }).messages);
+    });
+    client.send('watched');
+    replies.push(...(await received(client, 1)));
+    subscription.unsubscribe();
+    client.send('after');
+    replies.push(...(await received(client, 1)));
+    expect(inbound).toEqual(['watched']);
+    expect(replies).toEqual(['Echo: before', 'Echo: watched', 'Echo: after']);
+  });
+
   it('takes an observer object, as @statelyai/inspect hands out', async () => {
     const events: InspectionEvent[] = [];
     const { url } = await startServer({ inspect: { next: (event) => events.push(event as InspectionEvent) } });
