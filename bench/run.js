@@ -214,7 +214,7 @@ class ServerProc {
   }
   async start() {
     // Servers may configure themselves per scenario (statewire: its heartbeat in the memory scenario).
-    this.child = startChild(path.join(__dirname, 'servers', `${this.name}.js`), PIN && PIN.server, ['--expose-gc'], { BENCH_SCENARIO: this.scenario });
+    this.child = startChild(path.join(__dirname, 'servers', `${this.name}.js`), PIN && PIN.server, ['--expose-gc', ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [])], { BENCH_SCENARIO: this.scenario });
     this.child.on('message', (m) => {
       if (m && m.serverError) {
         this.errors[m.serverError] = (this.errors[m.serverError] || 0) + 1;
