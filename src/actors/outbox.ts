@@ -117,6 +117,8 @@ export class Outbox {
   private queue: Queued[] = [];
   private queuedBytes = 0;
   private scheduled = false;
+  /** Between `hold` and `release`: what is queued waits for `release` rather than for the end of the turn. */
+  private holding = false;
   private congested = false;
   private overflowed = false;
   private closed = false;
@@ -190,6 +192,20 @@ export class Outbox {
     this.setCongested(this.sink.bufferedAmount() >= this.window);
   }
 
+  /**
+   * Holds the per-turn flush while one producer queues a batch it knows the
+   * end of (a delivery's replies); `release` then writes what was queued, at
+   * once, in one write.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  release(): void {
+    this.holding = false;
+    if (!this.scheduled) this.flush();
+  }
+
   /** Completes the channel: later pushes are refused, and what is still queued is counted undelivered. */
   close(): void {
     if (this.closed) return;
@@ -209,7 +225,7 @@ export class Outbox {
     }
     this.queue.push(message);
     this.queuedBytes += message.bytes;
-    if (!this.scheduled) {
+    if (!this.scheduled && !this.holding) {
       this.scheduled = true;
       this.schedule(
         (this.flushScheduled ??= () => {

@@ -362,8 +362,14 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     const { batch, protocol } = this;
     if (batch === null || protocol === null) return;
     this.batch = null;
-    if (this.deliverJson === null) toProtocol(this.shared, protocol, { type: 'socket.messages', messages: batch });
-    else this.deliverJson(batch);
+    // The replies of a read are written as its delivery ends, with no flush of their own scheduled.
+    this.outbox.hold();
+    try {
+      if (this.deliverJson === null) toProtocol(this.shared, protocol, { type: 'socket.messages', messages: batch });
+      else this.deliverJson(batch);
+    } finally {
+      this.outbox.release();
+    }
   }
 
   private stopAccepting(): void {

@@ -59,6 +59,34 @@ describe('Outbox', () => {
       expect(outbox.stats).toMatchObject({ enqueued: 3, written: 3, writtenBytes: 3, undelivered: 0 });
     });
 
+    it('held: a batch is written as it is released, in one write, with no flush scheduled for it', () => {
+      const { outbox, turn, writes } = setup();
+      outbox.hold();
+      outbox.push('a');
+      outbox.push('b');
+      expect(turn.pending).toHaveLength(0);
+      expect(writes).toEqual([]);
+      outbox.release();
+      expect(writes).toEqual([['a', 'b']]);
+      outbox.hold();
+      outbox.release();
+      expect(writes).toEqual([['a', 'b']]);
+      expectAccounted(outbox);
+    });
+
+    it('held after a flush was scheduled: release leaves the batch to that flush, written once', () => {
+      const { outbox, turn, writes } = setup();
+      outbox.push('a');
+      outbox.hold();
+      outbox.push('b');
+      outbox.release();
+      expect(writes).toEqual([]);
+      turn.run();
+      expect(writes).toEqual([['a', 'b']]);
+      outbox.push('c');
+      expect(turn.pending).toHaveLength(1);
+    });
+
     it('schedules one flush per turn', () => {
       const { outbox, turn, writes } = setup();
       outbox.push('a');

@@ -8,6 +8,8 @@ import { createMemoryBroker } from '../../src/broker/memory.broker';
 import type { ConnectionEvent } from '../../src/protocol/events';
 import { SLEEP_RESOLUTION } from '../../src/actors/sleep-clock';
 import { topicMember } from '../machines/fakes';
+import { echoMachine } from '../../machines/protocols/echo.machine';
+import { encodeTextFrames } from '../../src/actors/frames';
 
 /** A server-side WebSocket without a socket, as ws makes one before `setSocket`. */
 function bridged() {
@@ -104,6 +106,22 @@ function wired(bridge: ConnectionSocket) {
 }
 
 describe('socket bridge', () => {
+  describe('inbound messages', () => {
+    it("hands a read's messages to the protocol as one event after the read, and writes its replies in one write as that delivery ends", async () => {
+      const { bridge, events, raw } = upgradedBridge();
+      bridge.send({ type: 'socket.protocol', protocol: createActor(echoMachine).start(), restarted: false });
+      events.onMessage(Buffer.from('a'), false);
+      events.onMessage(Buffer.from('b'), false);
+      expect(raw.write).not.toHaveBeenCalled();
+      // Queued after the delivery and before any flush the delivery could have scheduled for the end of the turn.
+      const writesAfterDelivery = await new Promise<unknown[][]>((resolve) => process.nextTick(() => resolve([...raw.write.mock.calls])));
+      expect(writesAfterDelivery).toEqual([[encodeTextFrames(['Echo: a', 'Echo: b'])]]);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(raw.write).toHaveBeenCalledTimes(1);
+      expect(bridge.outbox.stats).toMatchObject({ enqueued: 2, written: 2 });
+    });
+  });
+
   describe('the raw socket before the upgrade', () => {
     const closedAbnormally = { type: 'socket.closed', code: 1006, reason: '', counters: expect.objectContaining({ messagesIn: 0 }) };
 
