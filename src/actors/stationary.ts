@@ -9,7 +9,7 @@ import type { AnyActorRef, EventObject } from 'xstate';
  * it emits and handing them to the actor's listeners. XState's interpreter
  * gets there through its whole macrostep (exit and entry sets, eventless
  * transitions, a snapshot, inspection events), which at one message per socket
- * read is most of statewire's cost of a message. `deliver` takes such a
+ * read is most of statewire's cost of a message. `deliverDirect` takes such a
  * transition directly, with the same result for the same listeners: the same
  * events, in the same order, from the same `emit` expressions and params, and
  * the same snapshot (untouched).
