@@ -4,17 +4,17 @@ export interface Sleeper {
   onDue(): void;
 }
 
+/** How late a `SleepClock` may wake a sleeper by default, in milliseconds. */
+export const SLEEP_RESOLUTION = 10;
+
 /**
  * Wakes many sleepers at their due times with one timer, as a timer wheel:
- * due times are rounded up to `resolution` milliseconds (10 by default), and the sleepers of
+ * due times are rounded up to `resolution` milliseconds (`SLEEP_RESOLUTION` by default), and the sleepers of
  * one slot share one array. A hibernated connection's heartbeat is held here,
  * so it costs a slot entry (8 bytes) rather than a Node `Timeout` (about 120
  * bytes, and a new one for every ping and every pong). A sleeper leaves by
  * `cancel`, in O(1): its entry is skipped when its slot comes.
  */
-/** How late a `SleepClock` may wake a sleeper by default, in milliseconds. */
-export const SLEEP_RESOLUTION = 10;
-
 export class SleepClock {
   private readonly slots = new Map<number, Sleeper[]>();
   private timer: NodeJS.Timeout | null = null;
