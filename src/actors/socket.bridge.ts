@@ -193,11 +193,12 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   private unwire: Unwire | null = null;
   /** Anything read or written since the last pong: a connection quiet for a whole heartbeat period may hibernate. */
   private active = false;
-  /** While hibernating: the topics the protocol had joined, and whether a ping is unanswered; `sleepDue` is the sleep clock's. */
+  /** While hibernating: the topics the protocol had joined, and whether a ping is unanswered; `sleepDue` and `sleepIndex` are the sleep clock's. */
   private asleep = false;
   private topics: Topics | null = null;
   private awaitingPong = false;
   sleepDue = 0;
+  sleepIndex = 0;
   /** json: decodes a batch and hands the protocol one event per message; null for text. */
   private readonly deliverJson: ((messages: readonly string[]) => void) | null;
   /** Until the upgrade completes, the raw socket's end is the connection's end (watched only while it waits, with its errors). */

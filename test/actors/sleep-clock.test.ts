@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SLEEP_RESOLUTION, SleepClock, type Sleeper } from '../../src/actors/sleep-clock';
 
 beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
@@ -10,6 +12,7 @@ function sleeper(onDue: (self: Recorder) => void = () => undefined) {
   const woke: number[] = [];
   const self: Recorder = {
     sleepDue: 0,
+    sleepIndex: 0,
     woke,
     onDue: () => {
       woke.push(Date.now() - 1_000_000);
@@ -62,5 +65,59 @@ describe('sleep clock', () => {
     expect(late.woke).toEqual([]);
     jest.advanceTimersByTime(5000);
     expect(late.woke).toHaveLength(1);
+  });
+
+  it('cancels in any order within a slot, and stops its timer when nothing is left to wake', () => {
+    const clock = new SleepClock();
+    const [a, b, c, d] = [sleeper(), sleeper(), sleeper(), sleeper()];
+    for (const s of [a, b, c, d]) clock.schedule(s, 100);
+    clock.cancel(a); // d takes a's place
+    clock.cancel(d);
+    clock.cancel(d); // a second cancel is nothing
+    jest.advanceTimersByTime(200);
+    expect([a.woke, b.woke.length, c.woke.length, d.woke]).toEqual([[], 1, 1, []]);
+
+    clock.schedule(a, 100);
+    clock.schedule(b, 300);
+    clock.cancel(b);
+    clock.cancel(a);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('lets a waking sleeper cancel or reschedule another of its slot, and never wakes one twice in a tick', () => {
+    const clock = new SleepClock();
+    const victims: Recorder[] = [];
+    const canceller = sleeper(() => victims.forEach((v) => clock.cancel(v)));
+    const again = sleeper((self) => self.woke.length === 1 && clock.schedule(self, 0));
+    victims.push(sleeper(), sleeper());
+    for (const s of [victims[0], canceller, victims[1], again]) clock.schedule(s, 100);
+    jest.advanceTimersByTime(100);
+    // The slot is woken from its end: `again` first, then `victims[1]`, then the canceller, which stops `victims[0]`.
+    expect(victims.map((v) => v.woke.length)).toEqual([0, 1]);
+    expect(canceller.woke).toHaveLength(1);
+    // Rescheduled with no delay as it woke: woken in a later tick, not the same one.
+    expect(again.woke).toHaveLength(1);
+    jest.advanceTimersByTime(SLEEP_RESOLUTION);
+    expect(again.woke).toHaveLength(2);
+  });
+
+  it('holds no reference to a sleeper once it is cancelled', async () => {
+    jest.useRealTimers();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const clock = new SleepClock();
+    const kept = sleeper();
+    clock.schedule(kept, 60_000);
+    const refs = Array.from({ length: 100 }, () => {
+      const s = sleeper();
+      clock.schedule(s, 60_000);
+      return new WeakRef(s);
+    });
+    for (const ref of refs) clock.cancel(ref.deref()!);
+    // WeakRefs hold their target until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
+    clock.cancel(kept);
   });
 });

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../../src/protocol/close-codes';
@@ -132,6 +134,23 @@ describe('hibernation, over real sockets', () => {
     expect(metrics).toMatch(/^statewire_connections_closed_total\{code="1000"\} 1$/m);
     expect(metrics).toMatch(/^statewire_messages_in_total 2$/m);
     expect(metrics).toMatch(/^statewire_messages_out_total 2$/m);
+  });
+
+  it('lets go of connections that end while they hibernate, long before their next heartbeat', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Connections to echo open asleep: each waits on the sleep clock for a heartbeat a minute away.
+    const { server, url } = await startServer({ heartbeatInterval: 60_000 });
+    const clients: WebSocket[] = [];
+    for (let i = 0; i < 5; i++) clients.push(await connect(url));
+    await until(() => server.connections.size === 5 && [...server.connections.keys()].every((id) => hibernated(server, id)), 'all five hibernate');
+    const refs = [...server.connections.values()].map((connection) => new WeakRef(connection));
+    for (const client of clients) client.close(1000);
+    await until(() => server.connections.size === 0, 'the connections end');
+    // WeakRefs hold their target until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
   });
 
   it('terminates a hibernated connection whose client stops answering pings', async () => {
