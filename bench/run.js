@@ -77,7 +77,7 @@ function config(quick) {
 }
 
 // Upper bound for one scenario (the load generator is killed past it). Includes
-// two marks (server stats), each bounded to 6 s in the load generator.
+// its marks (server stats; three for handshakes), each bounded to 6 s in the load generator.
 function scenarioTimeout(name, o) {
   const marks = 2 * 6000;
   switch (name) {
@@ -85,7 +85,7 @@ function scenarioTimeout(name, o) {
     case 'latency':
       return 11000 + o.warmupMs + o.durationMs + 3000 + marks; // open (10 s) + run + drain and close
     case 'handshakes':
-      return o.warmupMs + 6000 + o.durationMs + 6000 + marks + 2000;
+      return o.warmupMs + 6000 + o.durationMs + 6000 + marks + 6000 + 500 + 2000; // + the settled mark after 0.5 s
     case 'memory':
       return o.openTimeoutMs + 1000 + o.settleMs + 5000 + marks + 2000;
     default:
@@ -360,11 +360,15 @@ function derive(name, result, marks) {
       serverCpu = cpuUs / 1000 / (b.t - a.t);
       if (result.completed > 0) cpuPerHandshakeUs = cpuUs / result.completed;
     }
+    // Heap still held, after forced GCs, of the connections the run opened and closed.
+    const c = marks.settled;
+    const retainedBytesPerHandshake = a && c && !a.error && !c.error && result.completed > 0 ? (c.heapUsed - a.heapUsed) / result.completed : null;
     return {
       perSec: result.perSec,
       failed: result.attempts - result.completed,
       serverCpu,
       cpuPerHandshakeUs,
+      retainedBytesPerHandshake,
       loadgenCpu: result.loadgenCpu,
     };
   }
@@ -390,6 +394,7 @@ const METRICS = [
   ['memory', 'heapKBPerConn'],
   ['handshakes', 'perSec'],
   ['handshakes', 'cpuPerHandshakeUs'],
+  ['handshakes', 'retainedBytesPerHandshake'],
   ['handshakes', 'loadgenCpu'],
 ];
 
@@ -563,7 +568,7 @@ function brief(sc, f) {
     case 'memory':
       return `${fmtNum(f.rssKBPerConn, 1)} KB RSS, ${fmtNum(f.heapKBPerConn, 1)} KB heap per conn (${f.connections} conns${f.hibernated === undefined ? '' : `, ${f.hibernated} hibernating`})`;
     case 'handshakes':
-      return `${fmtNum(f.perSec, 0)} handshakes/s, ${fmtNum(f.cpuPerHandshakeUs, 0)} us server cpu/handshake, server cpu ${pct(f.serverCpu)}, loadgen cpu ${pct(f.loadgenCpu)}`;
+      return `${fmtNum(f.perSec, 0)} handshakes/s, ${fmtNum(f.cpuPerHandshakeUs, 0)} us server cpu/handshake, ${fmtNum(f.retainedBytesPerHandshake, 0)} B heap held/handshake after, server cpu ${pct(f.serverCpu)}, loadgen cpu ${pct(f.loadgenCpu)}`;
     default:
       return '';
   }
@@ -609,6 +614,10 @@ function footnotes(summary, servers, runs) {
   if (servers.some((s) => med(s, 'handshakes.loadgenCpu') !== null)) {
     const lg = servers.map((s) => `${LABEL[s]} ${pct(med(s, 'handshakes.loadgenCpu'))}`);
     notes.push(`Load generator CPU during handshakes: ${lg.join(', ')}.`);
+  }
+  if (servers.some((s) => med(s, 'handshakes.retainedBytesPerHandshake') !== null)) {
+    const kept = servers.map((s) => `${LABEL[s]} ${fmtNum(med(s, 'handshakes.retainedBytesPerHandshake'), 0)} B`);
+    notes.push(`Heap still held after the handshakes run (forced GC, 0.5 s after it), per handshake: ${kept.join(', ')}.`);
   }
   for (const r of runs) {
     const m = r.results.memory;
