@@ -422,7 +422,7 @@ function summarize(runs, servers, reps) {
 // ------------------------------------------------------------------ table
 function fmtNum(v, digits) {
   if (v === null || v === undefined || !Number.isFinite(v)) return '-';
-  if (digits === 0) return Math.round(v).toLocaleString('en-US');
+  if (digits === 0) return (Math.round(v) || 0).toLocaleString('en-US'); // no "-0"
   return v.toFixed(digits);
 }
 const pct = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${Math.round(v * 100)}%` : '-');
