@@ -2,7 +2,7 @@
 'use strict';
 // statewire benchmark harness. See bench/README.md.
 //   node bench/run.js [--quick] [--only throughput,latency,memory,handshakes]
-//                     [--servers ws,statewire,socketio]
+//                     [--servers ws,statewire,socketio] [--warmup ms]
 
 const fs = require('fs');
 const os = require('os');
@@ -21,7 +21,7 @@ const LABEL = { ws: 'raw ws 8', statewire: 'statewire', socketio: 'socket.io 4' 
 
 // ------------------------------------------------------------------ arguments
 function parseArgs(argv) {
-  const out = { quick: false, only: ALL_SCENARIOS.slice(), servers: ALL_SERVERS.slice() };
+  const out = { quick: false, only: ALL_SCENARIOS.slice(), servers: ALL_SERVERS.slice(), warmupMs: null };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
     let v;
@@ -40,8 +40,14 @@ function parseArgs(argv) {
     if (a === '--quick') out.quick = true;
     else if (a === '--only') out.only = list(ALL_SCENARIOS);
     else if (a === '--servers') out.servers = list(ALL_SERVERS);
+    else if (a === '--warmup') {
+      const raw = v !== undefined ? v : argv[++i];
+      const ms = Number(raw);
+      if (!Number.isInteger(ms) || ms < 0 || ms > 60000) die(`--warmup needs a whole number of milliseconds, 0 to 60000 (got '${raw}')`);
+      out.warmupMs = ms;
+    }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.js [--quick] [--only throughput,latency,memory,handshakes] [--servers ws,statewire,socketio]');
+      console.log('usage: node bench/run.js [--quick] [--only throughput,latency,memory,handshakes] [--servers ws,statewire,socketio] [--warmup ms]');
       process.exit(0);
     } else die(`unknown argument ${argv[i]}`);
   }
@@ -450,6 +456,8 @@ function table(summary, servers) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const cfg = config(args.quick);
+  // --warmup: the same warm-up for throughput, latency and handshakes, every server alike (e.g. to measure past start-up).
+  if (args.warmupMs !== null) for (const sc of ['throughput', 'latency', 'handshakes']) cfg[sc].warmupMs = args.warmupMs;
   const runStart = Date.now();
   const skipped = {};
   let servers = args.servers.slice();
