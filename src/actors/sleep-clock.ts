@@ -52,8 +52,9 @@ export class SleepClock {
       slot[sleeper.sleepIndex] = last;
       last.sleepIndex = sleeper.sleepIndex;
     } else if (slot.length === 0) {
+      // The timer stays armed: under churn (a connection opening asleep and closing soon after) re-arming per
+      // connection would cost a clearTimeout and a setTimeout each, and a timer firing for nothing costs once.
       this.slots.delete(due);
-      if (this.slots.size === 0) this.disarm();
     }
   }
 
@@ -63,12 +64,6 @@ export class SleepClock {
     this.timer = setTimeout(this.tick, Math.max(0, due - Date.now()));
     // Connections keep the process alive, not their sleeping heartbeats.
     this.timer.unref();
-  }
-
-  private disarm(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.armedFor = Infinity;
   }
 
   private readonly tick = (): void => {
