@@ -59,6 +59,20 @@ describe('Outbox', () => {
       expect(outbox.stats).toMatchObject({ enqueued: 3, written: 3, writtenBytes: 3, undelivered: 0 });
     });
 
+    it('once a producer holds `input`, pushes go through it too: a reader of the channel sees them, in order', () => {
+      const { outbox, turn, writes } = setup();
+      outbox.push('a'); // before anyone asked for the channel
+      const seen: string[] = [];
+      outbox.input.subscribe((message) => seen.push(message.data));
+      outbox.push('b');
+      outbox.input.next({ data: 'c', bytes: 1, volatile: false });
+      outbox.push('d');
+      turn.run();
+      expect(seen).toEqual(['b', 'c', 'd']);
+      expect(writes).toEqual([['a', 'b', 'c', 'd']]);
+      expectAccounted(outbox);
+    });
+
     it('held: a batch is written as it is released, in one write, with no flush scheduled for it', () => {
       const { outbox, turn, writes } = setup();
       outbox.hold();
