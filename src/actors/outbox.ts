@@ -1,4 +1,5 @@
-import { Subject } from 'rxjs';
+import type { Subject } from 'rxjs';
+import { Subject as SubjectClass } from '../rx';
 import { noDrops, type ConnectionCounters, type OverflowPolicy } from '../protocol/events';
 
 export type { OverflowPolicy };
@@ -138,7 +139,7 @@ export class Outbox {
   /** The producer side of the channel. */
   get input(): Subject<Queued> {
     if (this.channel === null) {
-      this.channel = new Subject<Queued>();
+      this.channel = new SubjectClass<Queued>();
       if (this.closed) this.channel.complete();
       else this.channel.subscribe((message) => this.enqueue(message));
     }

@@ -1,4 +1,5 @@
-import { Observable, Subject } from 'rxjs';
+import type { Subject } from 'rxjs';
+import { Observable, Subject as SubjectClass } from '../rx';
 import type { Broker, TopicMessage } from './broker';
 
 interface Topic {
@@ -26,7 +27,7 @@ export function createMemoryBroker(): Broker {
       return new Observable<TopicMessage>((subscriber) => {
         let topic = topics.get(name);
         if (topic === undefined) {
-          topic = { subject: new Subject<TopicMessage>(), subscribers: 0 };
+          topic = { subject: new SubjectClass<TopicMessage>(), subscribers: 0 };
           topics.set(name, topic);
         }
         topic.subscribers++;
