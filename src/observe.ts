@@ -30,6 +30,8 @@ export interface Observability {
   attach(supervisor: Actor<typeof supervisorMachine>, pool: PoolCounts): void;
   /** The server's own Prometheus registry; null with `metrics: false`. */
   readonly registry: Registry | null;
+  /** When the drain began (`Date.now()`), null before: the server's close report measures its drain from it. */
+  readonly drainStartedAt: number | null;
 }
 
 /** The top-level state of an actor (`open` for `{ open: { heartbeat: 'idle', ... } }`). */
@@ -80,6 +82,9 @@ export function createObservability(options: ObservabilityOptions): Observabilit
 
   return {
     registry: metrics?.registry ?? null,
+    get drainStartedAt() {
+      return drainStartedAt;
+    },
     listener: {
       httpRoutes,
       upgradeRoutes,

@@ -125,14 +125,7 @@ export function createServer(options: ServerOptions = {}): Server {
   indexDelayedEvents(actor.system);
   watchInspection(actor.system, inspection);
   observability.attach(actor, pool);
-  let drainStartedAt: number | null = null;
-  actor.subscribe({
-    next: (snapshot) => {
-      // Read on every supervisor step: `value` is a string here, `matches` would allocate.
-      if (drainStartedAt === null && snapshot.value === 'draining') drainStartedAt = Date.now();
-    },
-    error: (error) => logger.error({ err: error }, 'supervisor failed'),
-  });
+  actor.subscribe({ error: (error) => logger.error({ err: error }, 'supervisor failed') });
   const done = toPromise(actor);
   let started = false;
   const start = (): void => {
@@ -178,7 +171,7 @@ export function createServer(options: ServerOptions = {}): Server {
       actor.send({ type: 'server.close' });
       const summary = await done;
       await portReleased;
-      return { ...summary, drainMs: Date.now() - (drainStartedAt ?? closeAt), totals: totalsOf(summary.drained) };
+      return { ...summary, drainMs: Date.now() - (observability.drainStartedAt ?? closeAt), totals: totalsOf(summary.drained) };
     },
   };
 }
