@@ -1,8 +1,8 @@
 import { createActor, setup } from 'xstate';
 import pino from 'pino';
-import WebSocket from 'ws';
 import { createListener, type UpgradeTransport } from '../../src/actors/listener.actor';
 import type { ListenAddress, ListenerEvent } from '../../src/protocol/events';
+import { upgradeStatus } from '../integration/helpers';
 
 /** Starts a listener on 127.0.0.1:0 whose admitted upgrades go to `accept`; resolves with its address and a stop. */
 async function listen(accept: (transport: UpgradeTransport, protocol: string) => string | null) {
@@ -25,19 +25,6 @@ async function listen(accept: (transport: UpgradeTransport, protocol: string) =>
     }),
   ).start();
   return { address: await address, refused, stop: () => parent.stop() };
-}
-
-/** The HTTP status an upgrade request to `url` is answered with (101 if it is upgraded). */
-function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const client = new WebSocket(url);
-    client.on('upgrade', (response) => resolve(response.statusCode ?? 0));
-    client.on('unexpected-response', (_request, response) => {
-      resolve(response.statusCode ?? 0);
-      response.resume();
-    });
-    client.on('error', reject);
-  });
 }
 
 describe('listener', () => {
