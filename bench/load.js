@@ -282,9 +282,6 @@ async function latency(target, o) {
 }
 
 // ---------------------------------------------------------------- handshakes
-/** After the handshakes run, time for the server to see the last closes before its heap is read. */
-const HANDSHAKE_SETTLE_MS = 500;
-
 async function handshakes(target, o) {
   // Warm-up, as for throughput and latency: a fresh server process runs its first handshakes unoptimised, and in a
   // fixed-length run without it a slower server spends a larger share of the run warming up.
@@ -298,7 +295,8 @@ async function handshakes(target, o) {
   const cpu = process.cpuUsage(cpu0);
   r.loadgenCpu = (cpu.user + cpu.system) / 1000 / (hrms() - t0);
   await mark('end');
-  await new Promise((resolve) => setTimeout(resolve, HANDSHAKE_SETTLE_MS));
+  // Time for the server to see the last closes before its heap is read.
+  await sleep(o.settleMs);
   await mark('settled', true);
   return r;
 }

@@ -71,14 +71,14 @@ function config(quick) {
         throughput: { connections: 50, window: 16, warmupMs: 500, durationMs: 2000 },
         latency: { connections: 50, rate: 5000, warmupMs: 300, durationMs: 2000 },
         memory: { connections: 2000, concurrency: 200, settleMs: 2000, openTimeoutMs: 15000 },
-        handshakes: { concurrency: 50, warmupMs: 500, durationMs: 1500 },
+        handshakes: { concurrency: 50, warmupMs: 500, durationMs: 1500, settleMs: 500 },
       }
     : {
         reps: 3,
         throughput: { connections: 50, window: 16, warmupMs: 1000, durationMs: 5000 },
         latency: { connections: 50, rate: 5000, warmupMs: 500, durationMs: 5000 },
         memory: { connections: 10000, concurrency: 200, settleMs: 2000, openTimeoutMs: 30000 },
-        handshakes: { concurrency: 50, warmupMs: 1000, durationMs: 3000 },
+        handshakes: { concurrency: 50, warmupMs: 1000, durationMs: 3000, settleMs: 500 },
       };
 }
 
@@ -91,7 +91,7 @@ function scenarioTimeout(name, o) {
     case 'latency':
       return 11000 + o.warmupMs + o.durationMs + 3000 + marks; // open (10 s) + run + drain and close
     case 'handshakes':
-      return o.warmupMs + 6000 + o.durationMs + 6000 + marks + 6000 + 500 + 2000; // + the settled mark after 0.5 s
+      return o.warmupMs + 6000 + o.durationMs + 6000 + marks + o.settleMs + 6000 + 2000; // + the settled mark
     case 'memory':
       return o.openTimeoutMs + 1000 + o.settleMs + 5000 + marks + 2000;
     default:
@@ -220,7 +220,8 @@ class ServerProc {
   }
   async start() {
     // Servers may configure themselves per scenario (statewire: its heartbeat in the memory scenario).
-    this.child = startChild(path.join(__dirname, 'servers', `${this.name}.js`), PIN && PIN.server, ['--expose-gc', ...(process.env.BENCH_SERVER_FLAGS ? process.env.BENCH_SERVER_FLAGS.split(' ') : [])], { BENCH_SCENARIO: this.scenario });
+    const flags = (process.env.BENCH_SERVER_FLAGS || '').split(/\s+/).filter(Boolean);
+    this.child = startChild(path.join(__dirname, 'servers', `${this.name}.js`), PIN && PIN.server, ['--expose-gc', ...flags], { BENCH_SCENARIO: this.scenario });
     this.child.on('message', (m) => {
       if (m && m.serverError) {
         this.errors[m.serverError] = (this.errors[m.serverError] || 0) + 1;
@@ -625,7 +626,7 @@ function footnotes(summary, servers, runs) {
   }
   if (servers.some((s) => med(s, 'handshakes.retainedBytesPerHandshake') !== null)) {
     const kept = servers.map((s) => `${LABEL[s]} ${fmtNum(med(s, 'handshakes.retainedBytesPerHandshake'), 0)} B`);
-    notes.push(`Heap still held after the handshakes run (forced GC, 0.5 s after it), per handshake: ${kept.join(', ')}.`);
+    notes.push(`Heap still held once the handshakes run's connections have ended (forced GC), per handshake: ${kept.join(', ')}.`);
   }
   for (const r of runs) {
     const m = r.results.memory;
