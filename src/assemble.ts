@@ -60,6 +60,8 @@ export function createConnectionLogic(o: ResolvedOptions, protocols: ReadonlyMap
     noServer: true,
     maxPayload: o.maxPayload,
     perMessageDeflate: false,
+    // Every message of a read is emitted during the read (ws's default, relied on by the bridge's reads).
+    allowSynchronousEvents: true,
     clientTracking: false,
     WebSocket: BridgedWebSocket,
     handleProtocols: (offered) => [...offered].find((p) => protocols.has(p)) ?? false,

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import type { Duplex } from 'node:stream';
 import type { AnyActorRef, EventObject } from 'xstate';
 import { WebSocket, type WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
@@ -13,7 +15,7 @@ import {
   type SocketPort,
 } from '../protocol/events';
 import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
-import { encodeTextFrames } from './frames';
+import { encodeTextFrames, FrameWalker, simpleTextFrameEnd, toggleMask } from './frames';
 import { ignoreError, refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
 import { leaveTopics, wireProtocol, type Topics, type Unwire } from './protocol-wiring';
@@ -81,6 +83,8 @@ function toFailure(error: Error & { code?: string }): SocketFailure {
 /** What a bridged socket hands its events to. */
 interface SocketEvents {
   onMessage(data: Buffer, isBinary: boolean): void;
+  /** ws is about to send its close frame (the peer's close frame arrived, a frame failed, or statewire closes). */
+  beforeClose(): void;
   onPong(): void;
   onError(error: Error): void;
   onClose(code: number, reason: Buffer): void;
@@ -117,6 +121,16 @@ export class BridgedWebSocket extends WebSocket {
     }
     return super.emit(event, ...args);
   }
+
+  /**
+   * ws answers a close frame at once, in the read that brings it: the
+   * messages read before it are delivered first, so that their replies go out
+   * before the close frame, as they do from a plain ws server.
+   */
+  override close(code?: number, data?: string | Buffer): void {
+    this.bridge?.beforeClose();
+    super.close(code, data);
+  }
 }
 
 /** A connection's socket bridge, as the connection pool holds it: the connection's `SocketPort`, and its teardown. */
@@ -151,6 +165,19 @@ interface Shared extends SocketBridgeOptions {
   /** The heartbeats of the protocol's hibernated connections. */
   sleep: SleepClock;
   inspection: Inspection;
+  /** Reads simple text frames without ws (see `SocketBridge.read`); false where ws might hold data back between reads. */
+  fastReads: boolean;
+  /** ws's limit on a message's bytes (0: none). */
+  maxPayload: number;
+}
+
+/** The bridge reading a socket, on the socket (as ws keeps its WebSocket there), so that one listener serves every socket. */
+const READER = Symbol('statewire.reader');
+
+type ReadSocket = Duplex & { [READER]?: SocketBridge };
+
+function onSocketData(this: ReadSocket, chunk: Buffer): void {
+  this[READER]!.read(chunk);
 }
 
 /** Hands an event to the protocol: a stationary transition directly, unless inspection watches; else the interpreter. */
@@ -201,6 +228,12 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   sleepIndex = 0;
   /** json: decodes a batch and hands the protocol one event per message; null for text. */
   private readonly deliverJson: ((messages: readonly string[]) => void) | null;
+  /** ws's own reader of the socket, which `read` hands what it does not decode itself; null where ws reads the socket as usual. */
+  private wsRead: ((chunk: Buffer) => void) | null = null;
+  /** While ws reads: follows its frames, to tell when it has nothing pending and `read` may decode again. */
+  private walker: FrameWalker | null = null;
+  /** ws takes nothing more from the socket (a close frame has passed, or its reader failed): neither does `read`. */
+  private readEnded = false;
   /** Until the upgrade completes, the raw socket's end is the connection's end (watched only while it waits, with its errors). */
   private onRawClose: (() => void) | null = null;
 
@@ -328,12 +361,28 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       const ws = upgraded as BridgedWebSocket;
       ws.bridge = this;
       this.ws = ws;
+      this.takeReads();
       this.shared.registry?.set(this.id, this);
       if (asleep) this.hibernate();
       else this.report({ type: 'socket.open' });
     });
     // ws completes a valid upgrade at once; one it refused (400) ends with the raw socket.
     if (this.ws === null && this.onRawClose === null) this.watchRawSocket();
+  }
+
+  /**
+   * Takes the socket's reads from ws (which has just added its one `data`
+   * listener): `read` decodes what it can and hands ws the rest.
+   */
+  private takeReads(): void {
+    if (!this.shared.fastReads) return;
+    const socket = this.transport.socket as ReadSocket;
+    const listeners = socket.listeners('data');
+    if (listeners.length !== 1) return;
+    this.wsRead = listeners[0] as (chunk: Buffer) => void;
+    socket.removeListener('data', this.wsRead);
+    socket[READER] = this;
+    socket.on('data', onSocketData);
   }
 
   private wire(protocol: AnyActorRef, restarted: boolean): void {
@@ -378,14 +427,79 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
     this.accepting = false;
   }
 
-  onMessage(data: Buffer, isBinary: boolean): void {
+  /**
+   * One socket read. A run of whole, unfragmented, masked text frames within
+   * the message size limit (most reads: one message, or a client's batch) is
+   * decoded here, exactly as ws would (unmasked in place, UTF-8 checked), and
+   * delivered at once, at the end of the read: no stream write, no `nextTick`.
+   * From the first other frame on (control, binary, fragmented, split across
+   * reads, invalid), ws reads, as it would have, and keeps reading whole reads
+   * until its frames end with nothing pending. ws emits every event of a read
+   * synchronously (`allowSynchronousEvents`, no compression), and an error only
+   * after the read, before the next one: so ws never holds data back when
+   * `read` decodes again, and never sees a read after its reader failed.
+   */
+  read(chunk: Buffer): void {
+    if (this.readEnded) return;
+    let at = 0;
+    if (this.walker === null) {
+      const { maxPayload } = this.shared;
+      while (at < chunk.length) {
+        const end = simpleTextFrameEnd(chunk, at, maxPayload);
+        if (end < 0) break;
+        // Past the header: 2 bytes, the 16-bit length where the 7-bit one says 126 (masked: 0xfe), the mask.
+        const payloadAt = chunk[at + 1] === 0xfe ? at + 8 : at + 6;
+        toggleMask(chunk, payloadAt, end);
+        const data = chunk.subarray(payloadAt, end);
+        if (!isUtf8(data)) {
+          // ws reads it as sent, and fails the connection with 1007 as it does.
+          toggleMask(chunk, payloadAt, end);
+          break;
+        }
+        this.take(data);
+        at = end;
+      }
+    }
+    if (at < chunk.length) {
+      const walker = (this.walker ??= new FrameWalker());
+      const idle = walker.follow(chunk, at);
+      this.wsRead!.call(this.transport.socket, at === 0 ? chunk : chunk.subarray(at));
+      if (walker.closed) this.readEnded = true;
+      else if (idle) this.walker = null;
+    }
+    this.deliver();
+  }
+
+  /** A text message read: into the batch, unless statewire has decided to close. True when it starts a batch. */
+  private take(data: Buffer): boolean {
     this.active = true;
     if (!this.accepting) {
       this.readAfterClose++;
-      return;
+      return false;
     }
-    if (isBinary) {
+    this.messagesIn++;
+    this.bytesIn += data.length;
+    const text = data.toString();
+    if (this.shared.debug) this.shared.logger.debug({ connection: this.id, text }, 'message received');
+    if (this.batch !== null) {
+      this.batch.push(text);
+      return false;
+    }
+    this.batch = [text];
+    // The first message starts a lazy protocol (the connection answers with `socket.protocol` at once).
+    if (this.protocol === null) this.report({ type: 'socket.data' });
+    return true;
+  }
+
+  beforeClose(): void {
+    this.deliver();
+  }
+
+  /** A message ws read. */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary && this.accepting) {
       // RFC 6455 7.4.1: 1003 for a data type the endpoint cannot accept.
+      this.active = true;
       this.stopAccepting();
       this.report({
         type: 'socket.failed',
@@ -393,18 +507,8 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       });
       return;
     }
-    this.messagesIn++;
-    this.bytesIn += data.length;
-    const text = data.toString();
-    if (this.shared.debug) this.shared.logger.debug({ connection: this.id, text }, 'message received');
-    if (this.batch === null) {
-      this.batch = [text];
-      // The first message starts a lazy protocol (the connection answers with `socket.protocol` at once).
-      if (this.protocol === null) this.report({ type: 'socket.data' });
-      process.nextTick(deliverBatch, this);
-    } else {
-      this.batch.push(text);
-    }
+    // Delivered after the read (`read` delivers at its end where it reads the socket; this covers every other case).
+    if (this.take(data)) process.nextTick(deliverBatch, this);
   }
 
   onPong(): void {
@@ -420,6 +524,7 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
   }
 
   onError(error: Error): void {
+    this.readEnded = true;
     this.stopAccepting();
     this.report({ type: 'socket.failed', failure: toFailure(error) });
   }
@@ -494,6 +599,9 @@ export function createSocketBridge(options: SocketBridgeOptions): SocketBridgeFa
     sleep: new SleepClock(),
     inspection: options.inspection ?? { observers: 0 },
     debug: options.logger.isLevelEnabled('debug'),
+    // ws must read every frame in the read that brings it, emitting as it goes: no compression, synchronous events.
+    fastReads: options.wss.options.allowSynchronousEvents === true && options.wss.options.perMessageDeflate === false,
+    maxPayload: options.wss.options.maxPayload ?? 0,
     // One options object for every outbox of the protocol; the callbacks find the connection through the sink.
     outbox: {
       limit: options.outboxLimit,

@@ -17,6 +17,7 @@ function bridged() {
   const heard: unknown[][] = [];
   const bridge = {
     onMessage: (data: Buffer, isBinary: boolean) => void heard.push(['message', data.toString(), isBinary]),
+    beforeClose: () => void heard.push(['before close']),
     onPong: () => void heard.push(['pong']),
     onError: (error: Error) => void heard.push(['error', error.message]),
     onClose: (code: number, reason: Buffer) => void heard.push(['close', code, reason.toString()]),
@@ -75,11 +76,25 @@ function upgradedBridge(asleep = false) {
   return { bridge, ws, raw, broker, reports, events: ws.bridge! };
 }
 
-/** A socket bridge on fakes, made (`asleep`: and upgraded) but not told anything; `upgrades: false` is ws refusing the handshake. */
-function makeBridge(asleep: boolean, upgrades = true) {
+/**
+ * A socket bridge on fakes, made (`asleep`: and upgraded) but not told
+ * anything; `upgrades: false` is ws refusing the handshake. With `wsReads`,
+ * the upgrade adds a `data` listener to the raw socket as ws does (ws's
+ * reader: it records what it is handed), and ws's options allow the
+ * bridge's own reads.
+ */
+function makeBridge(asleep: boolean, upgrades = true, wsReads = false) {
   const ws = { readyState: WebSocket.OPEN as number, bufferedAmount: 0, bridge: null as BridgedWebSocket['bridge'], ping: jest.fn(), close: jest.fn(), terminate: jest.fn() };
   const raw = Object.assign(new EventEmitter(), { write: jest.fn(() => true), destroy: jest.fn() });
-  const wss = { handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => upgrades && done(ws) };
+  const handedToWs: Buffer[] = [];
+  const wss = {
+    options: wsReads ? { allowSynchronousEvents: true, perMessageDeflate: false, maxPayload: 1000 } : {},
+    handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => {
+      if (!upgrades) return;
+      if (wsReads) raw.on('data', (chunk: Buffer) => void handedToWs.push(Buffer.from(chunk)));
+      done(ws);
+    },
+  };
   const broker = createMemoryBroker();
   const reports: ConnectionEvent[] = [];
   const factory = createSocketBridge({
@@ -96,7 +111,7 @@ function makeBridge(asleep: boolean, upgrades = true) {
   });
   const transport = { socket: raw, request: {}, head: Buffer.alloc(0), toJSON: () => ({ remote: 'test' }) };
   const bridge = factory('conn-1', transport, (event) => void reports.push(event), asleep) as ConnectionSocket & LiveConnection & OutboxSink;
-  return { bridge, ws, raw, broker, reports };
+  return { bridge, ws, raw, broker, reports, handedToWs };
 }
 
 function wired(bridge: ConnectionSocket) {
@@ -119,6 +134,106 @@ describe('socket bridge', () => {
       await new Promise<void>((resolve) => setImmediate(resolve));
       expect(raw.write).toHaveBeenCalledTimes(1);
       expect(bridge.outbox.stats).toMatchObject({ enqueued: 2, written: 2 });
+    });
+  });
+
+  describe("the socket's reads", () => {
+    /** A masked client frame. */
+    function frame(first: number, payload: Buffer | string): Buffer {
+      const data = Buffer.from(payload);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const masked = data.map((byte, i) => byte ^ mask[i & 3]);
+      const header = data.length < 126 ? Buffer.from([first, 0x80 | data.length]) : Buffer.from([first, 0xfe, data.length >> 8, data.length & 0xff]);
+      return Buffer.concat([header, mask, masked]);
+    }
+    const text = (payload: string) => frame(0x81, payload);
+    const ping = frame(0x89, 'p');
+
+    /** An awake bridge whose socket ws has just upgraded, wired to echo; `read` is a socket read. */
+    function reading() {
+      const { bridge, raw, handedToWs, ws, reports } = makeBridge(false, true, true);
+      bridge.send({ type: 'socket.upgrade' });
+      bridge.send({ type: 'socket.protocol', protocol: createActor(echoMachine).start(), restarted: false });
+      const read = (...frames: Buffer[]) => void raw.emit('data', Buffer.concat(frames));
+      return { bridge, raw, handedToWs, ws, reports, read };
+    }
+
+    it('decodes whole masked text frames itself and delivers them as the read ends, in one write, without ws', () => {
+      const { raw, handedToWs, read, bridge } = reading();
+      expect(raw.listenerCount('data')).toBe(1);
+      read(text('a'), text('é'.repeat(100)));
+      expect(raw.write.mock.calls).toEqual([[encodeTextFrames(['Echo: a', `Echo: ${'é'.repeat(100)}`])]]);
+      expect(handedToWs).toEqual([]);
+      expect(bridge).toMatchObject({ messagesIn: 2, bytesIn: 201 });
+    });
+
+    it('hands ws the rest of a read from its first other frame, and reads itself again once ws has nothing pending', () => {
+      const { raw, handedToWs, read } = reading();
+      read(text('a'), ping, text('b'));
+      expect(handedToWs).toEqual([Buffer.concat([ping, text('b')])]);
+      expect(raw.write.mock.calls).toEqual([[encodeTextFrames(['Echo: a'])]]);
+      read(text('c'));
+      expect(handedToWs).toHaveLength(1);
+      expect(raw.write).toHaveBeenCalledTimes(2);
+    });
+
+    it('hands ws a frame split across reads, and every read until the frame is whole', () => {
+      const { handedToWs, read } = reading();
+      const long = text('x'.repeat(300));
+      read(long.subarray(0, 3));
+      read(long.subarray(3, 100));
+      read(long.subarray(100), text('tail'));
+      expect(Buffer.concat(handedToWs).equals(Buffer.concat([long, text('tail')]))).toBe(true);
+      read(text('d'));
+      expect(handedToWs).toHaveLength(3);
+    });
+
+    it('hands ws a fragmented message until its last fragment', () => {
+      const { handedToWs, read } = reading();
+      read(frame(0x01, 'a'));
+      read(frame(0x80, 'b'));
+      read(text('c'));
+      expect(handedToWs).toEqual([frame(0x01, 'a'), frame(0x80, 'b')]);
+    });
+
+    it('hands ws a frame with invalid UTF-8 exactly as sent (still masked)', () => {
+      const { handedToWs, read } = reading();
+      const invalid = frame(0x81, Buffer.from([0xc3, 0x28]));
+      read(text('ok'), invalid);
+      expect(handedToWs).toEqual([invalid]);
+    });
+
+    it('hands ws frames past maxPayload and binary frames, which it rejects', () => {
+      const { handedToWs, read } = reading();
+      read(text('y'.repeat(1001)));
+      const binary = frame(0x82, 'b');
+      const next = reading();
+      next.read(binary);
+      expect(handedToWs).toEqual([text('y'.repeat(1001))]);
+      expect(next.handedToWs).toEqual([binary]);
+    });
+
+    it('reads nothing more once a close frame has passed, or once ws has failed the connection', () => {
+      const closing = reading();
+      closing.read(frame(0x88, Buffer.from([0x03, 0xe8])));
+      closing.read(text('late'));
+      expect(closing.handedToWs).toHaveLength(1);
+      expect(closing.raw.write).not.toHaveBeenCalled();
+
+      const failed = reading();
+      failed.read(frame(0x83, 'x'));
+      failed.ws.bridge!.onError(Object.assign(new Error('invalid opcode 3'), { code: 'WS_ERR_INVALID_OPCODE' }));
+      failed.read(text('late'));
+      expect(failed.handedToWs).toHaveLength(1);
+      expect(failed.raw.write).not.toHaveBeenCalled();
+    });
+
+    it("leaves the socket's reads to ws where ws could hold data back between reads", () => {
+      const { raw, handedToWs } = makeBridge(true, true, false);
+      raw.on('data', (chunk: Buffer) => void handedToWs.push(chunk));
+      raw.emit('data', text('a'));
+      expect(handedToWs).toEqual([text('a')]);
+      expect(raw.listenerCount('data')).toBe(1);
     });
   });
 

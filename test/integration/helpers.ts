@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { WebSocket } from 'ws';
 import { createServer, type Server } from '../../src/server';
 import type { ServerOptions } from '../../src/options';
@@ -71,5 +72,19 @@ export function upgradeStatus(url: string, options?: ConstructorParameters<typeo
       resolve(101);
     });
     client.once('error', (error) => (error.message.includes('Unexpected server response') ? undefined : reject(error)));
+  });
+}
+
+/** Opens a raw TCP socket, completes the WebSocket upgrade by hand, and resolves once the 101 has arrived. */
+export function rawUpgrade(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(
+        'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    socket.once('data', (head) => (head.toString().startsWith('HTTP/1.1 101') ? resolve(socket) : reject(new Error(head.toString()))));
+    socket.on('error', () => undefined);
   });
 }

@@ -1,22 +1,8 @@
 import * as net from 'node:net';
 import fc from 'fast-check';
-import { cleanup, connect, received, startServer } from './helpers';
+import { cleanup, connect, rawUpgrade, received, startServer } from './helpers';
 
 afterEach(cleanup);
-
-/** Opens a raw TCP socket, completes the WebSocket upgrade by hand, and resolves once the 101 has arrived. */
-function rawUpgrade(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.write(
-        'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-      );
-    });
-    socket.once('data', (head) => (head.toString().startsWith('HTTP/1.1 101') ? resolve(socket) : reject(new Error(head.toString()))));
-    socket.on('error', () => undefined);
-  });
-}
 
 /** Resolves when the server closes the socket, with the close code of its close frame if it sent one. */
 function serverClose(socket: net.Socket): Promise<number | null> {
