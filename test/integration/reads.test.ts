@@ -1,4 +1,4 @@
-import type * as net from 'node:net';
+import * as net from 'node:net';
 import fc from 'fast-check';
 import { cleanup, rawUpgrade, startServer } from './helpers';
 
@@ -127,5 +127,33 @@ describe("the bridge's own reads and ws's, over real sockets", () => {
       }),
       { numRuns: 60, seed },
     );
+  });
+});
+
+describe('frames that arrive with the upgrade request', () => {
+  it('are read once the upgrade completes (ws hands them back to the socket), echoed in order', async () => {
+    const { port } = await startServer();
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let bytes = Buffer.alloc(0);
+    socket.on('data', (data: Buffer) => (bytes = Buffer.concat([bytes, data])));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // The request and two frames in one write, as a client that does not wait for the 101 sends them.
+    socket.write(
+      Buffer.concat([
+        Buffer.from(
+          'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        ),
+        frame(0x81, Buffer.from('early'), 1),
+        frame(0x81, Buffer.from('bird'), 2),
+      ]),
+    );
+    const expected = Buffer.concat([Buffer.from([0x81, 11]), Buffer.from('Echo: early'), Buffer.from([0x81, 10]), Buffer.from('Echo: bird')]);
+    const deadline = Date.now() + 5_000;
+    while (!bytes.subarray(-expected.length).equals(expected) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(bytes.toString()).toMatch(/^HTTP\/1\.1 101 /);
+    expect(bytes.subarray(-expected.length).equals(expected)).toBe(true);
+    socket.destroy();
   });
 });
