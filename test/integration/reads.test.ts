@@ -72,7 +72,7 @@ type Ending = keyof typeof CLOSE_CODES;
 const ending = fc.constantFrom<Ending>('none', 'close', 'invalid-utf8', 'binary');
 
 /** The stream's frames, with the echoes and pongs ws alone would give. */
-function stream(messages: Message[], end: Ending) {
+function stream(messages: Message[], end: Ending, trailing: string[]) {
   const frames: Buffer[] = [];
   let pings = 0;
   for (const { text, cuts, pingBetween, pingAfter, mask } of messages) {
@@ -95,6 +95,8 @@ function stream(messages: Message[], end: Ending) {
   if (end === 'close') frames.push(frame(0x88, Buffer.from([0x03, 0xe8]), 7));
   if (end === 'invalid-utf8') frames.push(frame(0x81, Buffer.from([0x61, 0xc3, 0x28]), 7));
   if (end === 'binary') frames.push(frame(0x82, Buffer.from('bin'), 7));
+  // After a close frame or a rejected one, nothing more is read: these are never echoed.
+  if (end !== 'none') for (const text of trailing) frames.push(frame(0x81, Buffer.from(text), 9));
   return { bytes: Buffer.concat(frames), echoes: messages.map(({ text }) => `Echo: ${Buffer.from(text).toString()}`), pings };
 }
 
@@ -104,27 +106,33 @@ describe("the bridge's own reads and ws's, over real sockets", () => {
     const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
     process.stdout.write(`reads seed: ${seed} (replay with FC_SEED=${seed})\n`);
     await fc.assert(
-      fc.asyncProperty(fc.array(message, { maxLength: 8 }), ending, fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 12 }), async (messages, end, reads) => {
-        const { bytes, echoes, pings } = stream(messages, end);
-        const socket = await rawUpgrade(port);
-        const { seen, ended } = serverFrames(socket);
-        // Each read written on its own turn, so that most arrive as reads of their own.
-        let at = 0;
-        for (const size of [...reads, bytes.length]) {
-          if (at >= bytes.length) break;
-          socket.write(bytes.subarray(at, (at += size)));
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-        if (end === 'none') {
-          const deadline = Date.now() + 5_000;
-          while ((seen.texts.length < echoes.length || seen.pongs < pings) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
-          socket.destroy();
-        }
-        await ended;
-        expect(seen.texts).toEqual(echoes);
-        expect(seen.pongs).toBe(pings);
-        expect(seen.closeCode).toBe(CLOSE_CODES[end]);
-      }),
+      fc.asyncProperty(
+        fc.array(message, { maxLength: 8 }),
+        ending,
+        fc.array(fc.string({ maxLength: 20 }), { maxLength: 2 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 12 }),
+        async (messages, end, trailing, reads) => {
+          const { bytes, echoes, pings } = stream(messages, end, trailing);
+          const socket = await rawUpgrade(port);
+          const { seen, ended } = serverFrames(socket);
+          // Each read written on its own turn, so that most arrive as reads of their own.
+          let at = 0;
+          for (const size of [...reads, bytes.length]) {
+            if (at >= bytes.length) break;
+            socket.write(bytes.subarray(at, (at += size)));
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+          if (end === 'none') {
+            const deadline = Date.now() + 5_000;
+            while ((seen.texts.length < echoes.length || seen.pongs < pings) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+            socket.destroy();
+          }
+          await ended;
+          expect(seen.texts).toEqual(echoes);
+          expect(seen.pongs).toBe(pings);
+          expect(seen.closeCode).toBe(CLOSE_CODES[end]);
+        },
+      ),
       { numRuns: 60, seed },
     );
   });
