@@ -75,8 +75,10 @@ describe('simpleTextFrameEnd and toggleMask', () => {
     ['a close', clientFrame(0x88, Buffer.from([0x03, 0xe8]))],
     ['RSV1 set', clientFrame(0xc1, Buffer.from('hi'))],
     ['an unmasked frame', Buffer.from([0x81, 0x02, 0x68, 0x69])],
+    ['an unmasked frame of 6 bytes or more', Buffer.from([0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f])],
     ['a frame split after its header', clientFrame(0x81, Buffer.from('hello')).subarray(0, 8)],
     ['a split 16-bit length', clientFrame(0x81, Buffer.alloc(200, 0x78)).subarray(0, 3)],
+    ['a 16-bit length whose mask is split', clientFrame(0x81, Buffer.alloc(200, 0x78)).subarray(0, 7)],
     ['a lone byte', Buffer.from([0x81])],
   ])('leaves %s to ws (-1)', (_case, chunk) => {
     expect(simpleTextFrameEnd(chunk, 0, 0)).toBe(-1);
@@ -150,6 +152,14 @@ describe('FrameWalker', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('follows a frame with a 64-bit length across reads', () => {
+    const walker = new FrameWalker();
+    const big = clientFrame(0x81, Buffer.alloc(70_000, 0x61));
+    expect(walker.follow(big.subarray(0, 5), 0)).toBe(false);
+    expect(walker.follow(big.subarray(5, 40_000), 0)).toBe(false);
+    expect(walker.follow(big.subarray(40_000), 0)).toBe(true);
   });
 
   it('follows a read from an offset, as the bridge hands it the rest of a read', () => {
