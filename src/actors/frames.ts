@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Server-to-client text frames (RFC 6455 section 5.2: FIN, opcode 0x1, no
  * mask), encoded for a whole batch into one buffer so that a batch costs one
@@ -60,8 +62,23 @@ export function simpleTextFrameEnd(chunk: Buffer, at: number, maxPayload: number
   return end <= chunk.length ? end : -1;
 }
 
+/**
+ * The payload of the frame `simpleTextFrameEnd` found between `at` and `end`,
+ * unmasked in place, as ws unmasks it; null when it is not valid UTF-8, with
+ * the frame masked again, so that ws can read it as sent (and fail it, 1007).
+ */
+export function unmaskText(chunk: Buffer, at: number, end: number): Buffer | null {
+  // Past the header: 2 bytes, the 16-bit length where the 7-bit one says 126 (masked: 0xfe), the mask.
+  const payloadAt = chunk[at + 1] === 0xfe ? at + 8 : at + 6;
+  toggleMask(chunk, payloadAt, end);
+  const payload = chunk.subarray(payloadAt, end);
+  if (isUtf8(payload)) return payload;
+  toggleMask(chunk, payloadAt, end);
+  return null;
+}
+
 /** XORs a masked frame's payload with its mask, in place: unmasks it, or masks it again. */
-export function toggleMask(chunk: Buffer, payloadAt: number, end: number): void {
+function toggleMask(chunk: Buffer, payloadAt: number, end: number): void {
   const maskAt = payloadAt - 4;
   for (let i = payloadAt; i < end; i++) chunk[i] ^= chunk[maskAt + ((i - payloadAt) & 3)];
 }

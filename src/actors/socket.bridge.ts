@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import type { AnyActorRef, EventObject } from 'xstate';
 import { WebSocket, type WebSocketServer } from 'ws';
@@ -15,7 +14,7 @@ import {
   type SocketPort,
 } from '../protocol/events';
 import { createJsonInbound, errorFrame, type Codec, type JsonDelivery } from './codec';
-import { encodeTextFrames, FrameWalker, simpleTextFrameEnd, toggleMask } from './frames';
+import { encodeTextFrames, FrameWalker, simpleTextFrameEnd, unmaskText } from './frames';
 import { ignoreError, refuseUpgrade, type UpgradeTransport } from './listener.actor';
 import { connectionCounters, Outbox, type OutboxOptions, type OutboxPolicy, type OutboxSink } from './outbox';
 import { leaveTopics, wireProtocol, type Topics, type Unwire } from './protocol-wiring';
@@ -446,16 +445,9 @@ class SocketBridge implements ConnectionSocket, OutboxSink, SocketEvents, LiveCo
       const { maxPayload } = this.shared;
       while (at < chunk.length) {
         const end = simpleTextFrameEnd(chunk, at, maxPayload);
-        if (end < 0) break;
-        // Past the header: 2 bytes, the 16-bit length where the 7-bit one says 126 (masked: 0xfe), the mask.
-        const payloadAt = chunk[at + 1] === 0xfe ? at + 8 : at + 6;
-        toggleMask(chunk, payloadAt, end);
-        const data = chunk.subarray(payloadAt, end);
-        if (!isUtf8(data)) {
-          // ws reads it as sent, and fails the connection with 1007 as it does.
-          toggleMask(chunk, payloadAt, end);
-          break;
-        }
+        // Invalid UTF-8 is left to ws as sent: it fails the connection with 1007.
+        const data = end < 0 ? null : unmaskText(chunk, at, end);
+        if (data === null) break;
         this.take(data);
         at = end;
       }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as ws from 'ws';
-import { encodeTextFrames, FrameWalker, simpleTextFrameEnd, toggleMask } from '../../src/actors/frames';
+import { encodeTextFrames, FrameWalker, simpleTextFrameEnd, unmaskText } from '../../src/actors/frames';
 
 // ws exports its Sender at runtime; @types/ws does not declare it.
 const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
@@ -52,18 +52,27 @@ function clientFrame(first: number, payload: Buffer, mask = Buffer.from([0x12, 0
   return Buffer.concat([header, mask, masked]);
 }
 
-describe('simpleTextFrameEnd and toggleMask', () => {
-  it.each([0, 1, 125, 126, 65535])('finds the end of a whole masked text frame of %i bytes, and unmasks it', (length) => {
+describe('simpleTextFrameEnd and unmaskText', () => {
+  it.each([0, 1, 125, 126, 65535])('finds the end of a whole masked text frame of %i bytes, and unmasks its payload in place', (length) => {
     const text = 'é'.repeat(length >> 1) + 'x'.repeat(length & 1);
     const frame = clientFrame(0x81, Buffer.from(text));
     const chunk = Buffer.concat([Buffer.from([9, 9]), frame, Buffer.from([7])]);
     const end = simpleTextFrameEnd(chunk, 2, 0);
     expect(end).toBe(2 + frame.length);
-    const payloadAt = end - Buffer.byteLength(text);
-    toggleMask(chunk, payloadAt, end);
-    expect(chunk.toString('utf8', payloadAt, end)).toBe(text);
-    toggleMask(chunk, payloadAt, end);
-    expect(chunk.subarray(2, end).equals(frame)).toBe(true);
+    const payload = unmaskText(chunk, 2, end)!;
+    expect(payload.toString()).toBe(text);
+    expect(payload.buffer).toBe(chunk.buffer);
+    expect(payload.byteOffset + payload.length).toBe(chunk.byteOffset + end);
+  });
+
+  it.each([
+    ['after a 7-bit length', Buffer.from([0x61, 0xc3, 0x28])],
+    ['after a 16-bit length', Buffer.concat([Buffer.alloc(200, 0x61), Buffer.from([0xed, 0xa0, 0x80])])],
+  ])('leaves a payload that is not UTF-8 masked as sent (null), %s', (_case, payload) => {
+    const frame = clientFrame(0x81, payload);
+    const chunk = Buffer.from(frame);
+    expect(unmaskText(chunk, 0, simpleTextFrameEnd(chunk, 0, 0))).toBeNull();
+    expect(chunk.equals(frame)).toBe(true);
   });
 
   it.each([

@@ -78,20 +78,20 @@ function upgradedBridge(asleep = false) {
 
 /**
  * A socket bridge on fakes, made (`asleep`: and upgraded) but not told
- * anything; `upgrades: false` is ws refusing the handshake. With `wsReads`,
- * the upgrade adds a `data` listener to the raw socket as ws does (ws's
- * reader: it records what it is handed), and ws's options allow the
- * bridge's own reads.
+ * anything; `upgrades: false` is ws refusing the handshake. With
+ * `wsOptions` (ws's server options as the bridge sees them), the upgrade adds
+ * a `data` listener to the raw socket as ws does (ws's reader: it records
+ * what it is handed).
  */
-function makeBridge(asleep: boolean, upgrades = true, wsReads = false) {
+function makeBridge(asleep: boolean, upgrades = true, wsOptions: object | null = null) {
   const ws = { readyState: WebSocket.OPEN as number, bufferedAmount: 0, bridge: null as BridgedWebSocket['bridge'], ping: jest.fn(), close: jest.fn(), terminate: jest.fn() };
   const raw = Object.assign(new EventEmitter(), { write: jest.fn(() => true), destroy: jest.fn() });
   const handedToWs: Buffer[] = [];
   const wss = {
-    options: wsReads ? { allowSynchronousEvents: true, perMessageDeflate: false, maxPayload: 1000 } : {},
+    options: wsOptions ?? {},
     handleUpgrade: (_request: unknown, _socket: unknown, _head: unknown, done: (ws: unknown) => void) => {
       if (!upgrades) return;
-      if (wsReads) raw.on('data', (chunk: Buffer) => void handedToWs.push(Buffer.from(chunk)));
+      if (wsOptions !== null) raw.on('data', (chunk: Buffer) => void handedToWs.push(Buffer.from(chunk)));
       done(ws);
     },
   };
@@ -149,9 +149,11 @@ describe('socket bridge', () => {
     const text = (payload: string) => frame(0x81, payload);
     const ping = frame(0x89, 'p');
 
+    const FAST_READS = { allowSynchronousEvents: true, perMessageDeflate: false, maxPayload: 1000 };
+
     /** An awake bridge whose socket ws has just upgraded, wired to echo; `read` is a socket read. */
     function reading() {
-      const { bridge, raw, handedToWs, ws, reports } = makeBridge(false, true, true);
+      const { bridge, raw, handedToWs, ws, reports } = makeBridge(false, true, FAST_READS);
       bridge.send({ type: 'socket.upgrade' });
       bridge.send({ type: 'socket.protocol', protocol: createActor(echoMachine).start(), restarted: false });
       const read = (...frames: Buffer[]) => void raw.emit('data', Buffer.concat(frames));
@@ -226,11 +228,15 @@ describe('socket bridge', () => {
       failed.read(text('late'));
       expect(failed.handedToWs).toHaveLength(1);
       expect(failed.raw.write).not.toHaveBeenCalled();
+      // Not read at all, as ws would not: not even counted as read after the close.
+      expect(failed.bridge).toMatchObject({ messagesIn: 0, readAfterClose: 0 });
     });
 
-    it("leaves the socket's reads to ws where ws could hold data back between reads", () => {
-      const { raw, handedToWs } = makeBridge(true, true, false);
-      raw.on('data', (chunk: Buffer) => void handedToWs.push(chunk));
+    it.each([
+      ['events deferred', { ...FAST_READS, allowSynchronousEvents: false }],
+      ['compression', { ...FAST_READS, perMessageDeflate: { threshold: 0 } }],
+    ])("leaves the socket's reads to ws where ws could hold data back between reads (%s)", (_case, options) => {
+      const { raw, handedToWs } = makeBridge(true, true, options);
       raw.emit('data', text('a'));
       expect(handedToWs).toEqual([text('a')]);
       expect(raw.listenerCount('data')).toBe(1);
